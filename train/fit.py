@@ -1,0 +1,189 @@
+"""Fit the seed CNN: split, augment, train with ReduceLROnPlateau, keep the best epoch, report.
+
+Order follows the keras-io MNIST example: data, model, training, evaluation.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from edge_digits.atomic import write_text
+from edge_digits.data import Digits
+
+from . import augment, plots
+from .keras_io import save_model
+from .model import build_model, make_optimizer
+
+
+@dataclass
+class TrainConfig:
+    """The recipe. Defaults are the seed's: RMSprop, batch 128, 30 epochs, augmentation on."""
+
+    epochs: int = 30
+    batch_size: int = 128
+    optimizer: str = "rmsprop"
+    learning_rate: float | None = None
+    schedule: str = "plateau"  # plateau: ReduceLROnPlateau (seed); cosine: cosine decay to 0
+    augment: bool = True
+    augment_strength: float = 1.0
+    validation_split: float = 0.1
+    limit: int | None = None
+    seed: int = 0
+
+
+@dataclass
+class TrainResult:
+    model: keras.Model
+    history: list[dict]
+    best_epoch: int
+    val_labels: np.ndarray | None = None
+    val_predicted: np.ndarray | None = None
+    outputs: dict[str, Path] = field(default_factory=dict)
+
+
+class _EpochLog(keras.callbacks.Callback):
+    """Record loss/accuracy/val and the learning rate per epoch; keep the best weights."""
+
+    def __init__(self, monitor: str):
+        super().__init__()
+        self.monitor = monitor
+        self.rows: list[dict] = []
+        self.best = -math.inf
+        self.best_epoch = 0
+        self.best_weights: list[np.ndarray] | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        row = {"epoch": epoch + 1, "learning_rate": lr}
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            row[key] = float(logs[key]) if key in logs else None
+        self.rows.append(row)
+        # Higher is better: validation accuracy, or minus the training loss without validation.
+        score = -float(logs["loss"]) if self.monitor == "loss" else float(logs[self.monitor])
+        if score > self.best:
+            self.best, self.best_epoch = score, epoch + 1
+            self.best_weights = self.model.get_weights()
+
+
+def split(digits: Digits, fraction: float, seed: int) -> tuple[Digits, Digits | None]:
+    """Random train/validation split, reproducible by seed."""
+    if fraction <= 0:
+        return digits, None
+    order = np.random.default_rng(seed).permutation(len(digits))
+    n_val = max(1, int(round(len(digits) * fraction)))
+    val, tr = order[:n_val], order[n_val:]
+    return (
+        Digits(digits.images[tr], digits.labels[tr], digits.source),
+        Digits(digits.images[val], digits.labels[val], digits.source),
+    )
+
+
+def lr_callbacks(config: TrainConfig, has_val: bool, steps_per_epoch: int) -> list:
+    """ReduceLROnPlateau (the seed's) or nothing (cosine decay lives in the optimizer)."""
+    if config.schedule == "plateau":
+        return [
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_accuracy" if has_val else "loss", patience=3, factor=0.5,
+                min_lr=1e-5, verbose=0,
+            )
+        ]
+    return []
+
+
+def compile_model(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> None:
+    lr = config.learning_rate
+    if config.schedule == "cosine":
+        base = lr or make_optimizer(config.optimizer).learning_rate
+        lr = keras.optimizers.schedules.CosineDecay(
+            float(keras.ops.convert_to_numpy(base)), decay_steps=config.epochs * steps_per_epoch
+        )
+    model.compile(
+        optimizer=make_optimizer(config.optimizer, lr),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+
+
+def fit(digits: Digits, config: TrainConfig, verbose: int | None = None) -> TrainResult:
+    """Train on labelled digits; returns the model with the best epoch's weights."""
+    if digits.labels is None:
+        raise ValueError("training needs labels")
+    keras.utils.set_random_seed(config.seed)
+    digits = digits.head(config.limit)
+    train_set, val_set = split(digits, config.validation_split, config.seed)
+    train_ds = augment.dataset(
+        train_set.images, train_set.labels, config.batch_size, config.augment, config.seed,
+        strength=config.augment_strength,
+    )
+    val_ds = None
+    if val_set is not None:
+        val_ds = augment.dataset(val_set.images, val_set.labels, 512, False, config.seed, shuffle=False)
+    steps = math.ceil(len(train_set) / config.batch_size)
+
+    model = build_model()
+    compile_model(model, config, steps)
+    log = _EpochLog("val_accuracy" if val_set is not None else "loss")
+    if verbose is None:
+        verbose = 1 if sys.stdout.isatty() else 2  # one line per epoch in CI logs
+    model.fit(
+        train_ds, validation_data=val_ds, epochs=config.epochs, verbose=verbose, shuffle=False,
+        callbacks=[*lr_callbacks(config, val_set is not None, steps), log],
+    )
+    if log.best_weights is not None:
+        model.set_weights(log.best_weights)
+    result = TrainResult(model, log.rows, log.best_epoch)
+    if val_set is not None:
+        result.val_labels = val_set.labels
+        result.val_predicted = predict_labels(model, val_set.images)
+    return result
+
+
+def predict_probabilities(model: keras.Model, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """Softmax outputs (N, 10) for uint8 images, by direct calls (no predict() overhead)."""
+    out = []
+    for start in range(0, len(images), batch_size):
+        x = augment.to_inputs(images[start : start + batch_size])
+        out.append(keras.ops.convert_to_numpy(model(x, training=False)))
+    return np.concatenate(out) if out else np.zeros((0, 10), np.float32)
+
+
+def predict_labels(model: keras.Model, images: np.ndarray) -> np.ndarray:
+    return predict_probabilities(model, images).argmax(axis=1)
+
+
+def per_class_table(labels: np.ndarray, predicted: np.ndarray) -> str:
+    """A printable per-class accuracy table."""
+    lines = ["class  count  right  accuracy"]
+    for d in range(10):
+        mask = labels == d
+        n, right = int(mask.sum()), int((predicted[mask] == d).sum())
+        acc = f"{100 * right / n:7.2f}%" if n else "      -"
+        lines.append(f"{d:>5}  {n:>5}  {right:>5}  {acc}")
+    total = float((labels == predicted).mean()) * 100 if len(labels) else 0.0
+    lines.append(f"  all  {len(labels):>5}  {int((labels == predicted).sum()):>5}  {total:7.2f}%")
+    return "\n".join(lines)
+
+
+def write_outputs(result: TrainResult, config: TrainConfig, out_dir: str | os.PathLike) -> dict[str, Path]:
+    """model.keras, history.json, history.png and (with validation) confusion.png."""
+    out = Path(out_dir)
+    paths = {"model": save_model(result.model, out / "model.keras")}
+    record = {"config": asdict(config), "best_epoch": result.best_epoch, "epochs": result.history}
+    paths["history"] = out / "history.json"
+    write_text(paths["history"], json.dumps(record, indent=2) + "\n")
+    paths["history_plot"] = out / "history.png"
+    plots.plot_history(result.history, paths["history_plot"])
+    if result.val_labels is not None:
+        paths["confusion"] = out / "confusion.png"
+        plots.plot_confusion(result.val_labels, result.val_predicted, paths["confusion"])
+    result.outputs = paths
+    return paths
