@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: install test demo lint release-model legacy-check edge-install-check clean
+.PHONY: install test demo lint release-model device-envs clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,7 +17,30 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP)
 
-test: $(STAMP)
+# The legacy device runtime: tflite-runtime 2.14 stopped in 2023 and needs numpy < 2.
+LEGACY := .venv-legacy
+# A device that installed only the edge extra, from a wheel: no TensorFlow anywhere.
+EDGE   := .venv-edge
+
+$(LEGACY)/.deps:
+	test -x $(LEGACY)/bin/python || $(PYTHON) -m venv $(LEGACY)
+	$(LEGACY)/bin/python -m pip install --quiet 'tflite-runtime==2.14.0' 'numpy<2' \
+	    'opencv-python-headless<4.12' 'click>=8.1'
+	touch $@
+
+$(EDGE)/.deps:
+	test -x $(EDGE)/bin/python || $(PYTHON) -m venv $(EDGE)
+	$(EDGE)/bin/python -m pip install --quiet --upgrade pip
+	touch $@
+
+# Both get a fresh wheel of the package on every run, so they test the code as it is now.
+device-envs: $(LEGACY)/.deps $(EDGE)/.deps
+	rm -rf build
+	$(LEGACY)/bin/python -m pip install --quiet --no-deps --force-reinstall .
+	$(EDGE)/bin/python -m pip install --quiet --force-reinstall --no-deps .
+	$(EDGE)/bin/python -m pip install --quiet '.[edge]'
+
+test: $(STAMP) device-envs
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -15,6 +15,8 @@ from edge_digits.errors import BadInput
 def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temp path beside `target`; on success it replaces `target`, on error it is removed.
 
+    Deleting the temp file inside the block cancels the write: `target` is left as it was.
+
     `suffix` defaults to the target's own suffix, because some writers (Keras, OpenCV)
     choose the format from the file name.
     """
@@ -29,9 +31,13 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterato
         raise BadInput(f"cannot write {target}: {exc.strerror or exc}") from None
     os.close(fd)
     tmp_path = Path(tmp)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes 0600; artifacts are ordinary files
     try:
         yield tmp_path
-        os.replace(tmp_path, target)
+        if tmp_path.exists():
+            os.replace(tmp_path, target)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()

@@ -14,7 +14,7 @@ import click
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter
 
 from edge_digits import __version__
-from edge_digits.errors import BadInput
+from edge_digits.errors import BadInput, CheckFailed
 
 EXISTING = click.Path(path_type=Path)
 
@@ -131,6 +131,47 @@ def evaluate(model_path: Path, csv_file: Path | None, errors_file: Path | None, 
     if errors_file:
         plot_errors(digits, evaluation, errors_file)
         click.echo(f"errors: {errors_file}")
+
+
+# ---------------------------------------------------------------- convert
+@main.command()
+@click.option("--model", "model_path", type=EXISTING, required=True, help="The .keras model to convert.")
+@click.option("--float32", "formats", flag_value="float32", multiple=True, help="Float32 TFLite.")
+@click.option("--int8", "formats", flag_value="int8", multiple=True, help="Full-integer int8 (calibrated).")
+@click.option("--dynamic", "formats", flag_value="dynamic", multiple=True, help="Dynamic-range quantization.")
+@click.option("--float16", "formats", flag_value="float16", multiple=True, help="Float16 weights.")
+@click.option("--io", "io_type", type=click.Choice(["int8", "uint8", "float32"]), default="int8",
+              show_default=True, help="Input/output type of the int8 model (uint8 takes raw 0-255 pixels).")
+@click.option("--calibration-samples", type=click.IntRange(min=1), default=500, show_default=True)
+@click.option("--calibration-csv", type=EXISTING, help="Calibration images (default: built-in MNIST train).")
+@click.option("--eval-csv", type=EXISTING, help="Labelled held-out CSV (default: built-in MNIST test).")
+@click.option("--max-drop", type=click.FloatRange(min=0), default=0.5, show_default=True,
+              help="Fail when a model's accuracy is more than this many points below Keras.")
+@click.option("--out", "out_dir", type=EXISTING, help="Output folder (default: beside the .keras file).")
+@click.option("--name", help="File name stem (default: the .keras file's stem).")
+def convert(model_path: Path, formats: tuple[str, ...], io_type: str, calibration_samples: int,
+            calibration_csv: Path | None, eval_csv: Path | None, max_drop: float, out_dir: Path | None,
+            name: str | None) -> None:
+    """Convert a .keras model to TFLite (default: --float32 --int8), verify each file, write a manifest."""
+    from edge_digits.convert.pipeline import check_output_dir, convert_all
+    from edge_digits.data import load_digits
+
+    out_dir = out_dir or model_path.parent
+    check_output_dir(out_dir)
+    if not model_path.is_file():
+        raise BadInput(f"{model_path}: no such model file")
+    formats = tuple(dict.fromkeys(formats)) or ("float32", "int8")
+    calibration = load_digits(calibration_csv, "train", need_labels=False)
+    evaluation = load_digits(eval_csv, "test", need_labels=True)
+    report = convert_all(model_path, list(formats), out_dir, calibration, calibration_samples, evaluation,
+                         io_type=io_type, max_drop=max_drop, name=name)
+    click.echo(report.table())
+    if report.manifest:
+        click.echo(f"manifest: {report.manifest}")
+    if report.failed:
+        names = ", ".join(r.fmt for r in report.failed)
+        raise CheckFailed(f"accuracy dropped more than {max_drop} points below Keras for: {names} "
+                          "(previous files of those names kept)")
 
 
 def run() -> None:

@@ -18,3 +18,9 @@ class DeviceUnavailable(click.ClickException):
     """A camera or stream cannot be opened or stopped delivering frames (exit 3)."""
 
     exit_code = 3
+
+
+class CheckFailed(click.ClickException):
+    """A quality gate failed (--max-drop, --min-accuracy): the run did its work, the result is not good enough."""
+
+    exit_code = 1

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
+
+from tests.helpers import cli
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -38,3 +41,21 @@ def tiny_run(tmp_path_factory, mnist_train):
 @pytest.fixture(scope="session")
 def tiny_model_path(tiny_run):
     return tiny_run.outputs["model"]
+
+
+@pytest.fixture(scope="session")
+def eval_csv(tmp_path_factory, mnist_test):
+    """The first 2,000 MNIST test images as a labelled Kaggle CSV (keeps verification quick)."""
+    path = tmp_path_factory.mktemp("eval") / "eval.csv"
+    rows = np.column_stack([mnist_test.labels[:2000], mnist_test.images[:2000].reshape(2000, -1)])
+    np.savetxt(path, rows, fmt="%d", delimiter=",")
+    return path
+
+
+@pytest.fixture(scope="session")
+def converted(tmp_path_factory, tiny_model_path, eval_csv):
+    out = tmp_path_factory.mktemp("converted")
+    result = cli("convert", "--model", tiny_model_path, "--float32", "--int8", "--dynamic", "--float16",
+                 "--calibration-samples", "200", "--eval-csv", eval_csv, "--out", out, "--name", "digits")
+    assert result.exit_code == 0, result.output
+    return out, result

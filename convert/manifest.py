@@ -1,0 +1,52 @@
+"""manifest.json beside the models: what each file is, its sha256, and how well it verified.
+
+The edge runner reads it to check a file before use; a model that fails its check is
+never recorded, so the manifest only ever describes files that passed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from edge_digits.atomic import write_text
+from edge_digits.edge.runtime import Classifier, sha256_of
+
+
+def read(path: str | os.PathLike) -> dict:
+    """The manifest at `path`, or an empty one."""
+    path = Path(path)
+    if not path.is_file():
+        return {"models": {}}
+    try:
+        manifest = json.loads(path.read_text())
+    except ValueError:
+        return {"models": {}}
+    manifest.setdefault("models", {})
+    return manifest
+
+
+def model_entry(model_file: Path, fmt: str, verification: dict, calibration: dict | None) -> dict:
+    """One file's record: format, sha256, size, tensors with their quantization, figures."""
+    classifier = Classifier(model_file, verify_manifest=False)
+    entry = {
+        "format": fmt,
+        "sha256": sha256_of(model_file),
+        "size_bytes": model_file.stat().st_size,
+        "input": classifier.input.describe(),
+        "output": classifier.output.describe(),
+        "verification": verification,
+    }
+    if calibration is not None:
+        entry["calibration"] = calibration
+    return entry
+
+
+def update(path: Path, header: dict, entries: dict[str, dict]) -> dict:
+    """Merge new entries into the manifest (other files' entries are kept) and write it atomically."""
+    manifest = read(path)
+    manifest.update(header)
+    manifest["models"].update(entries)
+    write_text(path, json.dumps(manifest, indent=2, sort_keys=False) + "\n")
+    return manifest
