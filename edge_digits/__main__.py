@@ -1,3 +1,5 @@
-from edge_digits.cli import main
 
-main()
+
+from edge_digits.cli import run
+
+run()

@@ -174,6 +174,13 @@ def convert(model_path: Path, formats: tuple[str, ...], io_type: str, calibratio
                           "(previous files of those names kept)")
 
 
+# ---------------------------------------------------------------- device commands
+from edge_digits.cli_edge import capture, classify  # noqa: E402  (click only; heavy imports inside)
+
+main.add_command(classify)
+main.add_command(capture)
+
+
 def run() -> None:
     """Entry point that turns an interrupted run into exit 130 without a traceback."""
     try:

@@ -1,0 +1,113 @@
+"""`classify` and `capture`: the commands that run on the device (no TensorFlow imported)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from edge_digits.errors import BadInput, DeviceUnavailable
+
+PATH = click.Path(path_type=Path)
+
+
+def parse_roi(_ctx, _param, value: str | None) -> tuple[int, int, int, int] | None:
+    if value is None:
+        return None
+    try:
+        x, y, w, h = (int(v) for v in value.split(","))
+    except ValueError:
+        raise click.BadParameter("expected x,y,w,h (four integers)") from None
+    if w <= 0 or h <= 0 or x < 0 or y < 0:
+        raise click.BadParameter("x,y must be ≥ 0 and w,h > 0")
+    return x, y, w, h
+
+
+def model_options(command):
+    """--model, --runtime and --threads, shared by classify and capture."""
+    command = click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)(command)
+    command = click.option("--runtime", type=click.Choice(["litert", "tflite-runtime", "tensorflow"]),
+                           help="Force a TFLite runtime (default: the first installed, in this order).")(command)
+    command = click.option("--model", "model_path", type=PATH,
+                           help="A .tflite model (default: the shipped int8 model).")(command)
+    return command
+
+
+def reading_options(command):
+    command = click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+                           help="Mark digits below this confidence as uncertain (shown with '?').")(command)
+    command = click.option("--roi", callback=parse_roi, metavar="X,Y,W,H",
+                           help="Only look for digits inside this rectangle.")(command)
+    return command
+
+
+def open_classifier(model_path: Path | None, runtime: str | None, threads: int):
+    from edge_digits.edge.runtime import Classifier
+    from edge_digits.paths import default_model
+
+    if model_path is None:
+        model_path = default_model()
+        if model_path is None:
+            raise BadInput("no model given and no shipped model installed: pass --model FILE.tflite")
+    return Classifier(model_path, runtime=runtime, threads=threads)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=PATH)
+@model_options
+@reading_options
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per image (see README).")
+@click.option("--save-crops", type=PATH, help="Write each digit's 28×28 model input here.")
+def classify(paths, model_path, runtime, threads, roi, min_confidence, as_json, save_crops) -> None:
+    """Read the digits in images or folders of images, left to right."""
+    from edge_digits.edge.reader import image_files, load_image, read_frame, save_crops as write_crops
+
+    classifier = open_classifier(model_path, runtime, threads)
+    failures = 0
+    for path in image_files(list(paths)):
+        try:
+            reading = read_frame(load_image(path), classifier, str(path), roi, min_confidence)
+        except BadInput as error:
+            failures += 1
+            click.echo(f"Error: {error.message}", err=True)
+            continue
+        click.echo(json.dumps(reading.as_dict()) if as_json else reading.line())
+        if save_crops:
+            write_crops(reading, save_crops)
+    if failures:
+        raise SystemExit(2)
+
+
+@click.command()
+@click.option("--camera", type=click.IntRange(min=0), help="Camera index (e.g. 0).")
+@click.option("--source", type=PATH, help="A video file, an image, or a folder of images.")
+@model_options
+@reading_options
+@click.option("--save", type=PATH, help="Write the annotated video here (.avi MJPG or .mp4 mp4v).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per frame (see README).")
+@click.option("--max-frames", type=click.IntRange(min=1), help="Stop after N frames.")
+@click.option("--smooth", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Vote over the last K frames to steady the reading.")
+@click.option("--show/--headless", default=None,
+              help="Show a window (default: when OpenCV has GUI support and a display exists).")
+def capture(camera, source, model_path, runtime, threads, roi, min_confidence, save, as_json, max_frames,
+            smooth, show) -> None:
+    """Read digits live from a camera, a video or an image folder; draw and optionally save them."""
+    from edge_digits.edge.capture import camera_frames, file_frames, gui_available, run_capture
+
+    if (camera is None) == (source is None):
+        raise BadInput("give exactly one of --camera N or --source FILE_OR_FOLDER")
+    if save is not None and save.suffix.lower() not in (".avi", ".mp4"):
+        raise BadInput(f"{save}: --save needs a .avi or .mp4 file name")
+    classifier = open_classifier(model_path, runtime, threads)
+    frames = camera_frames(camera) if camera is not None else file_frames(source)
+    show = gui_available() if show is None else show
+    summary = run_capture(frames, classifier, lambda line: click.echo(line), save=save, json_lines=as_json,
+                          max_frames=max_frames, smooth=smooth, roi=roi, min_confidence=min_confidence,
+                          show=show)
+    sys.stdout.flush()
+    click.echo(summary.line(), err=True)
+    if summary.lost_stream:
+        raise DeviceUnavailable(summary.stopped_by)
