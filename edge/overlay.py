@@ -19,7 +19,8 @@ def _label(frame: np.ndarray, text: str, org: tuple[int, int], colour: tuple[int
     cv2.putText(frame, text, (x, y - base // 2), cv2.FONT_HERSHEY_SIMPLEX, scale, BLACK, 1, cv2.LINE_AA)
 
 
-def draw_reading(frame: np.ndarray, reading: Reading, fps: float | None = None, stable: str | None = None) -> np.ndarray:
+def draw_reading(frame: np.ndarray, reading: Reading, fps: float | None = None,
+                 stable: str | None = None) -> np.ndarray:
     """Annotate `frame` in place (converted to BGR if grey) and return it."""
     if frame.ndim == 2:
         frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)

@@ -62,7 +62,8 @@ def open_classifier(model_path: Path | None, runtime: str | None, threads: int):
 @click.option("--save-crops", type=PATH, help="Write each digit's 28×28 model input here.")
 def classify(paths, model_path, runtime, threads, roi, min_confidence, as_json, save_crops) -> None:
     """Read the digits in images or folders of images, left to right."""
-    from edge_digits.edge.reader import image_files, load_image, read_frame, save_crops as write_crops
+    from edge_digits.edge.reader import image_files, load_image, read_frame
+    from edge_digits.edge.reader import save_crops as write_crops
 
     classifier = open_classifier(model_path, runtime, threads)
     failures = 0

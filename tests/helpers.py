@@ -13,9 +13,12 @@ def cli(*args: str) -> Result:
 
 
 def one_line_error(result: Result) -> str:
-    """The error message; asserts it is one line and not a traceback."""
+    """The error message; asserts it is one line, the last one, and no traceback.
+
+    Progress lines a command logged before failing may precede it.
+    """
     err = result.stderr.strip()
     assert "Traceback" not in err, err
-    assert len(err.splitlines()) == 1, err
-    assert err.startswith("Error: "), err
-    return err
+    errors = [line for line in err.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1 and err.splitlines()[-1] == errors[0], err
+    return errors[0]
