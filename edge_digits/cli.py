@@ -55,6 +55,43 @@ def data_info(csv_file: Path | None) -> None:
     click.echo(describe(load_digits(csv_file, "train", need_labels=False)))
 
 
+def _digit_range(_ctx, _param, value: str) -> tuple[int, int]:
+    try:
+        low, _, high = value.partition("-")
+        lo, hi = int(low), int(high or low)
+    except ValueError:
+        raise click.BadParameter("expected N or N-M, e.g. 1-4") from None
+    if not 1 <= lo <= hi <= 8:
+        raise click.BadParameter("digits per photo must be within 1-8")
+    return lo, hi
+
+
+@data.command("photos")
+@click.option("--out", "out_dir", type=EXISTING, required=True, help="Folder for the JPEG photographs.")
+@click.option("--count", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--digits", "digits_range", default="1-4", show_default=True, callback=_digit_range,
+              help="Digits per photo, N or N-M.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--video", "video_file", type=EXISTING, help="Also write them as a video (.avi MJPG / .mp4).")
+def data_photos(out_dir: Path, count: int, digits_range: tuple[int, int], seed: int, video_file: Path | None) -> None:
+    """Generate photographs of MNIST test digits as ink on paper (to try classify/capture without a camera)."""
+    import cv2
+
+    from edge_digits.atomic import atomic_path
+    from edge_digits.data import load_mnist
+    from edge_digits.edge.photos import make_photos, write_video
+
+    test = load_mnist("test")
+    photos = make_photos(test.images, test.labels, count, seed=seed, digits_per_photo=digits_range)
+    for i, photo in enumerate(photos):
+        with atomic_path(out_dir / f"photo{i:03d}_{photo.text}.jpg") as tmp:
+            cv2.imwrite(str(tmp), photo.image, [cv2.IMWRITE_JPEG_QUALITY, 92])
+    click.echo(f"{count} photographs in {out_dir} (true digits in the file names)")
+    if video_file:
+        write_video(photos, str(video_file))
+        click.echo(f"video: {video_file}")
+
+
 # ---------------------------------------------------------------- train
 @main.command()
 @click.option("--train-csv", type=EXISTING, help="Kaggle train.csv (default: built-in MNIST train).")

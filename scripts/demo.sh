@@ -11,7 +11,7 @@ step "edge-digits data export --format kaggle --out $OUT/data"
 edge-digits data export --format kaggle --out "$OUT/data"
 
 step "edge-digits train --train-csv $OUT/data/train.csv --epochs $EPOCHS --out $OUT/train"
-edge-digits train --train-csv "$OUT/data/train.csv" --epochs "$EPOCHS" --out "$OUT/train" | tail -n 20
+edge-digits train --train-csv "$OUT/data/train.csv" --epochs "$EPOCHS" --out "$OUT/train" | tail -n 18
 
 step "edge-digits predict (Kaggle submission + the first 3 test digits)"
 edge-digits predict --model "$OUT/train/model.keras" --csv "$OUT/data/test.csv" \
@@ -20,13 +20,57 @@ edge-digits predict --model "$OUT/train/model.keras" --csv "$OUT/data/test.csv" 
 step "edge-digits evaluate --model $OUT/train/model.keras (10,000 MNIST test images)"
 edge-digits evaluate --model "$OUT/train/model.keras" --errors "$OUT/errors.png" --top 5 | tee "$OUT/evaluate.txt"
 
+step "edge-digits convert --model $OUT/train/model.keras --float32 --int8 --dynamic"
+edge-digits convert --model "$OUT/train/model.keras" --float32 --int8 --dynamic
+
+step "edge-digits benchmark (Keras vs TFLite vs ONNX Runtime, the models just built)"
+edge-digits benchmark --model "$OUT/train/model.keras" --runs 200 --keras-runs 20 --photos 200 \
+    --pipeline-frames 300 --json "$OUT/benchmark.json" --plot "$OUT/benchmark.png" 2> "$OUT/benchmark.log"
+
+step "edge-digits data photos + classify (generated photographs, shipped int8 model)"
+edge-digits data photos --out "$OUT/photos" --count 12 --digits 1-4 --seed 11 --video "$OUT/photos.avi"
+edge-digits classify "$OUT/photos" --save-crops "$OUT/crops" 2>/dev/null | tee "$OUT/classify.txt"
+
+step "edge-digits capture --source $OUT/photos.avi --headless --save $OUT/annotated.avi --json"
+edge-digits capture --source "$OUT/photos.avi" --headless --smooth 3 --save "$OUT/annotated.avi" --json \
+    > "$OUT/capture.jsonl" 2> >(grep -v '^INFO:' >&2)
+head -n 2 "$OUT/capture.jsonl"
+
 printf '\n==> summary\n'
-printf '  %-22s %s\n' \
-    "Kaggle CSVs" "$OUT/data/{train,test,test_labels}.csv" \
-    "model" "$OUT/train/model.keras" \
-    "history" "$OUT/train/history.json, $OUT/train/history.png" \
-    "confusion matrix" "$OUT/train/confusion.png" \
-    "submission" "$OUT/submission.csv" \
-    "predictions plot" "$OUT/predictions.png" \
-    "errors plot" "$OUT/errors.png" \
-    "Keras test accuracy" "$(head -n1 "$OUT/evaluate.txt" | cut -d' ' -f2)"
+python - "$OUT" <<'PY'
+import json, sys
+from pathlib import Path
+out = Path(sys.argv[1])
+manifest = json.loads((out / "train" / "manifest.json").read_text())
+bench = json.loads((out / "benchmark.json").read_text())
+keras = manifest["evaluation"]["keras_accuracy"]
+rows = {(r["name"], r["threads"]): r for r in bench["results"] if r.get("latency_us")}
+int8 = rows[("tflite-int8", 1)]
+predict = next(r for (n, _), r in rows.items() if n == "keras-predict")
+photos = [line.split(": ")[0].split("_")[-1].split(".")[0] == line.split(": ")[1].split()[0]
+          for line in (out / "classify.txt").read_text().splitlines() if ": " in line]
+frames = [json.loads(line) for line in (out / "capture.jsonl").read_text().splitlines()]
+artifacts = [
+    ("Kaggle CSVs", f"{out}/data/{{train,test,test_labels}}.csv"),
+    ("model", f"{out}/train/model.keras"),
+    ("history", f"{out}/train/history.json, history.png"),
+    ("confusion matrix", f"{out}/train/confusion.png"),
+    ("submission", f"{out}/submission.csv (+ predictions.png, errors.png)"),
+    ("TFLite models", f"{out}/train/model_{{float32,int8,dynamic}}.tflite + manifest.json"),
+    ("benchmark", f"{out}/benchmark.json, benchmark.png"),
+    ("photos + crops", f"{out}/photos/, {out}/crops/"),
+    ("annotated video", f"{out}/annotated.avi (+ capture.jsonl)"),
+]
+for name, path in artifacts:
+    print(f"  {name:<18} {path}")
+print()
+print(f"  Keras accuracy (MNIST test)      {100 * keras:.2f}%")
+for name, entry in manifest["models"].items():
+    print(f"  {name:<32} {100 * entry['verification']['accuracy']:.2f}%  {entry['size_bytes'] / 1024:.0f} KiB")
+print(f"  int8 batch-1 latency (p50)       {int8['latency_us']['p50']:.0f} µs "
+      f"({predict['latency_us']['p50'] / int8['latency_us']['p50']:.0f}× faster than Keras predict)")
+print(f"  photos read exactly (shipped)    {sum(photos)}/{len(photos)}")
+if "pipeline" in bench:
+    print(f"  capture pipeline                 {bench['pipeline']['fps']:.0f} frames/s (640x480, 1 thread)")
+print(f"  capture run                      {len(frames)} frames annotated")
+PY

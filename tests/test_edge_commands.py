@@ -273,3 +273,10 @@ def test_edge_only_install_runs_classify_and_capture(int8_model, photo_dir, vide
                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert run.returncode == 0, run.stderr
     assert len(run.stdout.splitlines()) == 4
+    # No --model: the wheel carries the shipped int8 model, found outside the repository.
+    run = subprocess.run(_edge_digits(python) + ["classify", "--json", str(photo_dir / "photo0.jpg")],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert run.returncode == 0, run.stderr
+    where = subprocess.run([str(python), "-c", "from edge_digits.paths import default_model; print(default_model())"],
+                           capture_output=True, text=True, cwd=tmp_path)
+    assert "site-packages" in where.stdout and where.stdout.strip().endswith("digits_int8.tflite")
