@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from edge_digits.edge.runtime import Classifier
 
 
@@ -81,6 +82,7 @@ class OnnxRunner(Runner):
         import onnxruntime as ort
         import tensorflow as tf
         import tf2onnx
+
         from edge_digits.train.keras_io import load_model
 
         model = load_model(keras_path)

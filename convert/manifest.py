@@ -10,9 +10,8 @@ import json
 import os
 from pathlib import Path
 
-from edge_digits.edge.runtime import Classifier, sha256_of
-
 from edge_digits.atomic import write_text
+from edge_digits.edge.runtime import Classifier, sha256_of
 
 
 def read(path: str | os.PathLike) -> dict:

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from edge_digits.edge.runtime import sha256_of
 
 from edge_digits import __version__
 from edge_digits.atomic import atomic_path
 from edge_digits.data import Digits
+from edge_digits.edge.runtime import sha256_of
 from edge_digits.errors import BadInput
 
 from . import manifest as manifest_io
@@ -74,6 +74,7 @@ def convert_all(
 ) -> ConvertReport:
     """Convert, verify against Keras with LiteRT, write files that pass, update manifest.json."""
     import tensorflow as tf
+
     from edge_digits.train.fit import predict_probabilities
     from edge_digits.train.keras_io import load_model
 

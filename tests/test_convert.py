@@ -7,8 +7,8 @@ import os
 
 import numpy as np
 import pytest
-from edge_digits.edge.runtime import Classifier, sha256_of
 
+from edge_digits.edge.runtime import Classifier, sha256_of
 from tests.helpers import cli, one_line_error
 
 

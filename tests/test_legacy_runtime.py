@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from edge_digits.edge.runtime import Classifier
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -85,6 +85,7 @@ def test_saved_model_loads_without_optimizer_state(tiny_model_path, tiny_run, mn
 
 def test_bad_models_are_one_line_errors(tmp_path):
     import keras
+
     from edge_digits.train.keras_io import load_model
 
     with pytest.raises(BadInput, match="no such model file"):
