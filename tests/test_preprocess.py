@@ -1,0 +1,267 @@
+"""Frame → MNIST-style crops: found, placed, ordered and normalised like LeCun's MNIST."""
+
+from __future__ import annotations
+
+import ast
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from edge_digits.edge import photos as photos_module
+from edge_digits.edge import preprocess as preprocess_module
+from edge_digits.edge.photos import make_photos, render_photo
+from edge_digits.edge.preprocess import DigitCrop, find_digits, normalise_digit
+
+
+def iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    iy = max(0, min(ay + ah, by + bh) - max(ay, by))
+    inter = ix * iy
+    return inter / (aw * ah + bw * bh - inter)
+
+
+@pytest.fixture(scope="module")
+def single(mnist_test):
+    photos = make_photos(mnist_test.images, mnist_test.labels, 150, seed=101)
+    return photos, [find_digits(p.image) for p in photos]
+
+
+@pytest.fixture(scope="module")
+def multi(mnist_test):
+    photos = make_photos(mnist_test.images, mnist_test.labels, 100, seed=202, digits_per_photo=(2, 4))
+    return photos, [find_digits(p.image) for p in photos]
+
+
+@pytest.fixture(scope="module")
+def one_photo(mnist_test):
+    return render_photo([mnist_test.images[0]], [int(mnist_test.labels[0])], np.random.default_rng(1))
+
+
+# --------------------------------------------------------------------------- finding digits
+
+
+@pytest.mark.parametrize("which", ["single", "multi"])
+def test_finds_every_digit(request, which):
+    photos, found = request.getfixturevalue(which)
+    right = sum(len(f) == len(p.text) for p, f in zip(photos, found))
+    assert right / len(photos) >= 0.97
+
+
+@pytest.mark.parametrize("which", ["single", "multi"])
+def test_boxes_match_the_truth_left_to_right(request, which):
+    photos, found = request.getfixturevalue(which)
+    scores = []
+    for photo, crops in zip(photos, found):
+        xs = [c.box[0] for c in crops]
+        assert xs == sorted(xs)
+        if len(crops) == len(photo.text):
+            scores += [iou(c.box, truth) for c, truth in zip(crops, photo.boxes)]
+    scores = np.array(scores)
+    assert scores.mean() >= 0.75
+    assert (scores >= 0.5).mean() >= 0.97
+
+
+def test_crops_are_mnist_normalised(single, multi):
+    crops = [c for _, found in (single, multi) for f in found for c in f]
+    assert crops
+    for crop in crops:
+        assert isinstance(crop, DigitCrop)
+        img = crop.image
+        assert img.shape == (28, 28) and img.dtype == np.uint8
+        m = cv2.moments(img.astype(np.float32))
+        assert m["m00"] > 0
+        assert abs(m["m10"] / m["m00"] - 14.0) <= 1.0 and abs(m["m01"] / m["m00"] - 14.0) <= 1.0
+        ys, xs = np.nonzero(img)
+        assert xs.max() - xs.min() + 1 <= 20 and ys.max() - ys.min() + 1 <= 20
+        assert max(xs.max() - xs.min(), ys.max() - ys.min()) + 1 >= 19, "long side fills the 20 px box"
+        assert img.max() >= 200, "stroke cores are (nearly) saturated like MNIST's"
+
+
+def test_inverted_polarity_finds_the_same_digits(multi):
+    photos, found = multi
+    for photo, crops in list(zip(photos, found))[:20]:
+        inverted = find_digits(255 - photo.image)
+        assert len(inverted) == len(crops)
+        for a, b in zip(inverted, crops):
+            assert iou(a.box, b.box) > 0.7
+
+
+def test_chalk_on_a_board(mnist_test):
+    rng = np.random.default_rng(5)
+    for i in range(10):
+        photo = render_photo([mnist_test.images[i]], [int(mnist_test.labels[i])], rng, conditions="board")
+        (crop,) = find_digits(photo.image)
+        assert iou(crop.box, photo.boxes[0]) > 0.5
+
+
+def test_roi_limits_the_search_and_keeps_frame_coordinates(one_photo):
+    (full,) = find_digits(one_photo.image)
+    x, y, w, h = full.box
+    (inside,) = find_digits(one_photo.image, roi=(x - 40, y - 40, w + 80, h + 80))
+    assert iou(inside.box, full.box) > 0.9
+    assert np.corrcoef(inside.image.ravel(), full.image.ravel())[0, 1] > 0.8
+    assert find_digits(one_photo.image, roi=(0, 0, 30, 30)) == []
+    assert find_digits(one_photo.image, roi=(5000, 5000, 10, 10)) == []
+    assert find_digits(one_photo.image, roi=(-10, -10, 5, 5)) == []
+
+
+# --------------------------------------------------------------------------- input formats, degenerate frames
+
+
+@pytest.mark.parametrize("frame", [
+    np.zeros((1, 1), np.uint8),
+    np.zeros((1, 1, 3), np.uint8),
+    np.zeros((0, 0), np.uint8),
+    np.zeros((1, 640), np.uint8),
+    np.zeros((480, 640, 3), np.uint8),
+    np.full((480, 640, 3), 255, np.uint8),
+    np.full((480, 640), 128, np.uint16),
+    np.random.default_rng(0).integers(0, 256, (480, 640, 3), dtype=np.uint8),
+    np.clip(np.random.default_rng(1).normal(128, 20, (480, 640)), 0, 255).astype(np.uint8),
+    np.random.default_rng(2).random((100, 100)),
+], ids=["1x1", "1x1x3", "empty", "one-row", "black", "white", "flat-u16", "noise", "gauss-noise",
+        "float-noise"])
+def test_degenerate_frames_find_nothing(frame):
+    assert find_digits(frame) == []
+
+
+def test_not_an_image_is_a_value_error():
+    with pytest.raises(ValueError):
+        find_digits(np.zeros(10, np.uint8))
+    with pytest.raises(ValueError):
+        find_digits(np.zeros((10, 10, 2), np.uint8))
+
+
+@pytest.mark.parametrize("convert", [
+    lambda im: cv2.cvtColor(im, cv2.COLOR_BGR2BGRA),
+    lambda im: cv2.cvtColor(im, cv2.COLOR_BGR2GRAY),
+    lambda im: cv2.cvtColor(im, cv2.COLOR_BGR2GRAY)[..., None],
+    lambda im: cv2.cvtColor(im, cv2.COLOR_BGR2GRAY).astype(np.uint16) * 257,
+    lambda im: cv2.cvtColor(im, cv2.COLOR_BGR2GRAY).astype(np.uint16) * 16,  # 12-bit data
+    lambda im: im.astype(np.float32) / 255,
+], ids=["bgra", "grey", "grey-1ch", "uint16", "uint12", "float"])
+def test_input_formats(one_photo, convert):
+    (reference,) = find_digits(one_photo.image)
+    (crop,) = find_digits(convert(one_photo.image))
+    assert iou(crop.box, reference.box) > 0.9
+
+
+def test_huge_frame_is_quick_and_boxes_are_in_its_coordinates(mnist_test):
+    frame = np.full((10_000, 10_000, 3), 230, np.uint8)
+    digit = cv2.resize(mnist_test.images[0], (2800, 2800), interpolation=cv2.INTER_CUBIC)
+    frame[3000:5800, 4000:6800] -= (digit[..., None] * 0.8).astype(np.uint8)
+    ys, xs = np.nonzero(digit > 64)
+    truth = (4000 + xs.min(), 3000 + ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1)
+    start = time.perf_counter()
+    (crop,) = find_digits(frame)
+    assert time.perf_counter() - start < 1.0
+    assert iou(crop.box, truth) > 0.8
+
+
+def test_preprocessing_is_fast(multi):
+    photos, _ = multi
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        times = []
+        for photo in photos:
+            start = time.perf_counter()
+            find_digits(photo.image)
+            times.append(time.perf_counter() - start)
+    finally:
+        cv2.setNumThreads(threads)
+    # ~1.3 ms here; the bound only catches regressions by an order of magnitude.
+    assert np.median(times) < 0.015
+
+
+# --------------------------------------------------------------------------- normalise_digit
+
+
+def test_normalise_digit_fits_20_box_and_centres_mass():
+    ink = np.zeros((300, 90), np.uint8)
+    cv2.line(ink, (10, 10), (80, 290), 255, 9)
+    cv2.line(ink, (10, 10), (60, 12), 255, 9)
+    out = normalise_digit(ink)
+    assert out.shape == (28, 28) and out.dtype == np.uint8
+    ys, xs = np.nonzero(out)
+    assert ys.max() - ys.min() + 1 == 20 and xs.max() - xs.min() + 1 <= 20
+    m = cv2.moments(out.astype(np.float32))
+    assert abs(m["m10"] / m["m00"] - 14) <= 0.5 and abs(m["m01"] / m["m00"] - 14) <= 0.5
+    assert 0 < np.count_nonzero((out > 0) & (out < 255)), "anti-aliased, not binary"
+
+
+def test_normalise_digit_reproduces_mnist(mnist_test):
+    # MNIST digits are already normalised: doing it again must change little.
+    for image in mnist_test.images[:50]:
+        again = normalise_digit(image).astype(np.float32)
+        corr = np.corrcoef(again.ravel(), image.astype(np.float32).ravel())[0, 1]
+        assert corr > 0.85
+
+
+def test_normalise_digit_degenerate():
+    assert not normalise_digit(np.zeros((5, 5), np.uint8)).any()
+    assert not normalise_digit(np.zeros((0, 0), np.uint8)).any()
+    dot = normalise_digit(np.full((1, 1), 255, np.uint8))
+    assert dot.shape == (28, 28) and dot.any()
+    wide = normalise_digit(np.full((2, 500), 255, np.uint8))
+    ys, xs = np.nonzero(wide)
+    assert xs.max() - xs.min() + 1 == 20
+
+
+# --------------------------------------------------------------------------- the edge package stays light
+
+
+@pytest.mark.parametrize("module", [preprocess_module, photos_module])
+def test_edge_modules_import_only_numpy_and_opencv(module):
+    allowed = {"__future__", "dataclasses", "os", "tempfile", "numpy", "cv2", "math", "typing"}
+    tree = ast.parse(Path(module.__file__).read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name.split(".")[0] for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [(node.module or "").split(".")[0]] if node.level == 0 else []
+        else:
+            continue
+        assert set(names) <= allowed, names
+
+
+# --------------------------------------------------------------------------- end to end with a real model
+
+
+@pytest.fixture(scope="module")
+def small_model(mnist_train):
+    """A small CNN, one epoch on 10,000 MNIST images: ~97% on MNIST, in a few seconds."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input((28, 28, 1)),
+        keras.layers.Conv2D(32, 5, padding="same", activation="relu"),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Conv2D(64, 3, padding="same", activation="relu"),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Flatten(),
+        keras.layers.Dense(128, activation="relu"),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    x = mnist_train.images[:10_000, ..., None].astype(np.float32) / 255
+    model.fit(x, mnist_train.labels[:10_000], epochs=1, batch_size=32, verbose=0)
+    return model
+
+
+def test_accuracy_floor_with_a_small_model(single, small_model):
+    photos, found = single
+    crops = np.array([c.image for f in found for c in f], np.float32)[..., None] / 255
+    predicted = small_model(crops, training=False).numpy().argmax(1)
+    k, right = 0, 0
+    for photo, crops_found in zip(photos, found):
+        text = "".join(str(d) for d in predicted[k:k + len(crops_found)])
+        k += len(crops_found)
+        right += text == photo.text
+    assert right / len(photos) >= 0.90
