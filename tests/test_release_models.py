@@ -1,0 +1,46 @@
+"""The shipped models in models/: their accuracy is recomputed and their manifest checked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from edge_digits.edge.runtime import Classifier, sha256_of
+from edge_digits.paths import default_model, models_dir
+
+MODELS = Path(__file__).resolve().parent.parent / "models"
+
+
+def test_default_model_is_the_shipped_int8():
+    assert models_dir().resolve() == MODELS.resolve()
+    assert default_model() is not None and default_model().name == "digits_int8.tflite"
+
+
+def test_shipped_int8_accuracy_on_mnist_test(mnist_test):
+    classifier = Classifier(MODELS / "digits_int8.tflite")  # also checks the manifest's sha256
+    assert classifier.input.dtype.name == "int8"
+    labels = classifier.probabilities(mnist_test.images, batch_size=500).argmax(1)
+    accuracy = float((labels == mnist_test.labels).mean())
+    assert accuracy >= 0.996, accuracy
+    manifest = json.loads((MODELS / "manifest.json").read_text())
+    assert manifest["models"]["digits_int8.tflite"]["verification"]["accuracy"] == pytest.approx(accuracy, abs=1e-4)
+
+
+def test_manifest_sha256_matches_every_file():
+    manifest = json.loads((MODELS / "manifest.json").read_text())
+    assert {"digits_float32.tflite", "digits_int8.tflite"} <= set(manifest["models"])
+    for name, entry in manifest["models"].items():
+        assert entry["sha256"] == sha256_of(MODELS / name), name
+        assert entry["size_bytes"] == (MODELS / name).stat().st_size
+    assert manifest["source"]["file"] == "digits.keras"
+    assert manifest["source"]["sha256"] == sha256_of(MODELS / "digits.keras")
+
+
+def test_shipped_keras_model_has_no_optimizer_state():
+    import zipfile
+
+    with zipfile.ZipFile(MODELS / "digits.keras") as archive:
+        assert b"optimizer" not in archive.read("model.weights.h5")
+    assert (MODELS / "MODEL_CARD.md").is_file()
