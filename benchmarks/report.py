@@ -88,7 +88,7 @@ def plot(document: dict, path: str | os.PathLike) -> None:
               "whishi": r["latency_us"]["p99"], "fliers": [r["latency_us"]["max"]]} for label, r in zip(labels, rows)]
     for s in stats:
         s["q1"] = max(s["whislo"], min(s["q1"], s["med"]))
-    ax_lat.bxp(stats, vert=False, showfliers=True)
+    ax_lat.bxp(stats, orientation="horizontal", showfliers=True)
     ax_lat.set_xscale("log")
     ax_lat.set_xlabel("batch-1 latency, µs (min, p50, p90, p99, max)")
     ax_lat.set_title("Latency per model")
