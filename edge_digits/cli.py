@@ -97,7 +97,8 @@ def data_photos(out_dir: Path, count: int, digits_range: tuple[int, int], seed: 
 @click.option("--train-csv", type=EXISTING, help="Kaggle train.csv (default: built-in MNIST train).")
 @click.option("--out", "out_dir", type=EXISTING, help="Output folder (default: runs/train/expN).")
 @click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True,
+              help="Per replica (see --strategy).")
 @click.option("--optimizer", type=click.Choice(["rmsprop", "adam", "adadelta"]), default="rmsprop",
               show_default=True)
 @click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), help="Default per optimizer.")
@@ -109,16 +110,48 @@ def data_photos(out_dir: Path, count: int, digits_range: tuple[int, int], seed: 
 @click.option("--validation-split", type=click.FloatRange(0, 0.5), default=0.1, show_default=True)
 @click.option("--limit", type=click.IntRange(min=10), help="Use the first N rows only.")
 @click.option("--seed", type=int, default=0, show_default=True)
-def train(train_csv, out_dir, **options) -> None:
+@click.option("--strategy", type=click.Choice(["auto", "one-device", "mirrored", "multi-worker"]), default="auto",
+              show_default=True,
+              help="auto: multi-worker if --workers/TF_CONFIG describe a cluster, mirrored on 2+ GPUs, else one "
+                   "device. --batch-size is per replica: global batch = batch × replicas, and the learning rate "
+                   "is multiplied by the number of replicas (linear scaling rule).")
+@click.option("--workers", metavar="HOST:PORT,...",
+              help="Multi-worker: every worker's address, in index order (instead of TF_CONFIG); worker 0 is the "
+                   "chief and the only one that writes --out.")
+@click.option("--worker-index", type=click.IntRange(min=0), help="Multi-worker: this machine's index in --workers.")
+@click.option("--connect-timeout", type=click.FloatRange(min=0, min_open=True), default=60, show_default=True,
+              help="Multi-worker: seconds to wait for every peer before failing.")
+@click.option("--backup-dir", type=EXISTING,
+              help="Back up each epoch here and resume from it after an interruption (multi-worker default: "
+                   "--out/.backup on the chief, a temp folder on other workers); removed after success.")
+def train(train_csv, out_dir, strategy, workers, worker_index, connect_timeout, backup_dir, **options) -> None:
     """Train the seed CNN and write model.keras, history.json/png and confusion.png."""
+    from edge_digits.train import distribute
+
+    cluster, tf_config = distribute.cluster_from_options(strategy, workers, worker_index, os.environ) or (None, None)
+    backup = distribute.backup_dir(cluster, out_dir, backup_dir)
+    # The strategy first: multi-worker training must be set up before any other TensorFlow op.
+    dist = distribute.start(strategy, cluster, tf_config, connect_timeout, backup)
+
     from edge_digits.data import load_digits
     from edge_digits.paths import next_run_dir
-    from edge_digits.train.fit import TrainConfig, fit, per_class_table, write_outputs
+    from edge_digits.train.fit import TrainConfig, fit, per_class_table, scaling, write_outputs
 
     digits = load_digits(train_csv, "train", need_labels=True)
     config = TrainConfig(**options)
+    click.echo(scaling(config, dist.strategy).describe())
+    try:
+        result = fit(digits, config, strategy=dist.strategy, backup_dir=backup)
+    except Exception as exc:
+        message = distribute.peer_failure(dist.cluster, exc)
+        if message is None:
+            raise
+        raise click.ClickException(message) from None
+    distribute.remove_backup(backup)
+    if not dist.is_chief:
+        click.echo(f"{dist.cluster.name} done; the chief writes the outputs")
+        return
     out_dir = out_dir or next_run_dir("train")
-    result = fit(digits, config)
     paths = write_outputs(result, config, out_dir)
     if result.val_labels is not None:
         click.echo(f"\nvalidation per class (best epoch {result.best_epoch}):")

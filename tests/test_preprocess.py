@@ -265,3 +265,38 @@ def test_accuracy_floor_with_a_small_model(single, small_model):
         k += len(crops_found)
         right += text == photo.text
     assert right / len(photos) >= 0.90
+
+
+# --------------------------------------------------------------------------- regressions
+
+
+def _paper(height: int = 480, width: int = 640) -> np.ndarray:
+    return np.full((height, width), 230, np.uint8)
+
+
+def test_a_nine_broken_between_loop_and_stem_is_one_digit():
+    frame = _paper()
+    cv2.circle(frame, (300, 180), 35, 30, 9)
+    cv2.line(frame, (335, 222), (330, 330), 30, 9)  # the stem starts 3 px below the loop
+    frame = cv2.GaussianBlur(frame, (0, 0), 1.0)
+    (crop,) = find_digits(frame)
+    x, y, w, h = crop.box
+    assert y <= 145 and y + h >= 325, "loop and stem both in the crop"
+
+
+def test_a_thin_upright_one_is_a_digit_not_a_page_edge():
+    frame = _paper()
+    cv2.line(frame, (320, 200), (320, 290), 40, 3)
+    frame = cv2.GaussianBlur(frame, (0, 0), 0.8)
+    (crop,) = find_digits(frame)
+    assert iou(crop.box, (318, 199, 5, 93)) > 0.5
+
+
+def test_the_rim_of_a_page_edge_is_not_a_digit(mnist_test):
+    frame = np.full((480, 640, 3), (150, 200, 220), np.float32)
+    frame[:, 590:] = (60, 70, 80)  # the table beyond the page
+    digit = cv2.resize(mnist_test.images[1], (60, 60), interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255
+    frame[200:260, 300:360] *= 1 - 0.8 * digit[..., None]
+    frame = np.clip(cv2.GaussianBlur(frame, (0, 0), 1.2), 0, 255).astype(np.uint8)
+    (crop,) = find_digits(frame)
+    assert crop.box[0] < 330 and crop.box[0] + crop.box[2] < 380

@@ -5,11 +5,12 @@ Order follows the keras-io MNIST example: data, model, training, evaluation.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import keras
@@ -18,7 +19,7 @@ import numpy as np
 from edge_digits.atomic import write_text
 from edge_digits.data import Digits
 
-from . import augment, plots
+from . import augment, distribute, plots
 from .keras_io import save_model
 from .model import build_model, make_optimizer
 
@@ -47,6 +48,7 @@ class TrainResult:
     val_labels: np.ndarray | None = None
     val_predicted: np.ndarray | None = None
     outputs: dict[str, Path] = field(default_factory=dict)
+    distribution: dict | None = None  # strategy, replicas, batches, LR: only when a strategy was given
 
 
 class _EpochLog(keras.callbacks.Callback):
@@ -113,34 +115,74 @@ def compile_model(model: keras.Model, config: TrainConfig, steps_per_epoch: int)
     )
 
 
-def fit(digits: Digits, config: TrainConfig, verbose: int | None = None) -> TrainResult:
-    """Train on labelled digits; returns the model with the best epoch's weights."""
+def distribute_dataset(ds, strategy):  # (tf.data.Dataset, tf.distribute.Strategy | None) -> tf.data.Dataset
+    """Shard by worker: each worker keeps its share of every global batch (tf.data DATA sharding).
+
+    DATA (not FILE) because the data come from memory, not files; every worker shuffles with the
+    same seed, so the shares are disjoint and together cover the epoch.
+    """
+    if strategy is None:
+        return ds
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return ds.with_options(options)
+
+
+def scaling(config: TrainConfig, strategy=None) -> distribute.Scaling:
+    """The replicas, global batch and learning rate a run trains with (linear rule; 1 replica: as given)."""
+    base_lr = config.learning_rate or float(keras.ops.convert_to_numpy(make_optimizer(config.optimizer).learning_rate))
+    replicas = int(strategy.num_replicas_in_sync) if strategy is not None else 1
+    return distribute.scale(distribute.strategy_name(strategy), replicas, config.batch_size, base_lr)
+
+
+def fit(digits: Digits, config: TrainConfig, verbose: int | None = None, strategy=None,
+        backup_dir: str | os.PathLike | None = None) -> TrainResult:
+    """Train on labelled digits; returns the model with the best epoch's weights.
+
+    With a tf.distribute `strategy`, `config.batch_size` is per replica: the global batch and the
+    learning rate are scaled by the number of replicas (see `scaling`). Without one, nothing changes.
+    With `backup_dir`, each epoch is backed up there and an interrupted run resumes from the last one.
+    """
     if digits.labels is None:
         raise ValueError("training needs labels")
     keras.utils.set_random_seed(config.seed)
+    plan = None
+    if strategy is not None:
+        plan = scaling(config, strategy)
+        config = replace(config, batch_size=plan.global_batch, learning_rate=plan.learning_rate)
     digits = digits.head(config.limit)
     train_set, val_set = split(digits, config.validation_split, config.seed)
     train_ds = augment.dataset(
         train_set.images, train_set.labels, config.batch_size, config.augment, config.seed,
         strength=config.augment_strength,
     )
+    train_ds = distribute_dataset(train_ds, strategy)
     val_ds = None
     if val_set is not None:
         val_ds = augment.dataset(val_set.images, val_set.labels, 512, False, config.seed, shuffle=False)
+        val_ds = distribute_dataset(val_ds, strategy)
     steps = math.ceil(len(train_set) / config.batch_size)
 
-    model = build_model()
-    compile_model(model, config, steps)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = build_model()
+        compile_model(model, config, steps)
+    if strategy is not None:
+        distribute.patch_keras(model, strategy)
     log = _EpochLog("val_accuracy" if val_set is not None else "loss")
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2  # one line per epoch in CI logs
+    backup = [keras.callbacks.BackupAndRestore(os.fspath(backup_dir))] if backup_dir is not None else []
     model.fit(
         train_ds, validation_data=val_ds, epochs=config.epochs, verbose=verbose, shuffle=False,
-        callbacks=[*lr_callbacks(config, val_set is not None, steps), log],
+        callbacks=[*backup, *lr_callbacks(config, val_set is not None, steps), log],
     )
     if log.best_weights is not None:
         model.set_weights(log.best_weights)
     result = TrainResult(model, log.rows, log.best_epoch)
+    if plan is not None:
+        result.distribution = asdict(plan)
     if val_set is not None:
         result.val_labels = val_set.labels
         result.val_predicted = predict_labels(model, val_set.images)
@@ -178,6 +220,8 @@ def write_outputs(result: TrainResult, config: TrainConfig, out_dir: str | os.Pa
     out = Path(out_dir)
     paths = {"model": save_model(result.model, out / "model.keras")}
     record = {"config": asdict(config), "best_epoch": result.best_epoch, "epochs": result.history}
+    if result.distribution is not None:
+        record["distribution"] = result.distribution
     paths["history"] = out / "history.json"
     write_text(paths["history"], json.dumps(record, indent=2) + "\n")
     paths["history_plot"] = out / "history.png"
