@@ -6,6 +6,8 @@ EPOCHS=${DEMO_EPOCHS:-3}
 rm -rf "$OUT"
 mkdir -p "$OUT"
 step() { printf '\n==> %s\n' "$*"; }
+# TensorFlow and LiteRT print start-up chatter on stderr that says nothing about the demo.
+exec 2> >(grep --line-buffered -vE '^(I0000|W0000|WARNING: All log messages|INFO: Created TensorFlow Lite|To enable the following|fully_quantize:)' >&2)
 
 step "edge-digits data export --format kaggle --out $OUT/data"
 edge-digits data export --format kaggle --out "$OUT/data"
@@ -25,7 +27,8 @@ edge-digits convert --model "$OUT/train/model.keras" --float32 --int8 --dynamic
 
 step "edge-digits benchmark (Keras vs TFLite vs ONNX Runtime, the models just built)"
 edge-digits benchmark --model "$OUT/train/model.keras" --runs 200 --keras-runs 20 --photos 200 \
-    --pipeline-frames 300 --json "$OUT/benchmark.json" --plot "$OUT/benchmark.png" 2> "$OUT/benchmark.log"
+    --pipeline-frames 300 --json "$OUT/benchmark.json" --plot "$OUT/benchmark.png" 2> "$OUT/benchmark.log" \
+    | tee "$OUT/benchmark.txt"
 
 step "edge-digits data photos + classify (generated photographs, shipped int8 model)"
 edge-digits data photos --out "$OUT/photos" --count 12 --digits 1-4 --seed 11 --video "$OUT/photos.avi"
@@ -33,7 +36,7 @@ edge-digits classify "$OUT/photos" --save-crops "$OUT/crops" 2>/dev/null | tee "
 
 step "edge-digits capture --source $OUT/photos.avi --headless --save $OUT/annotated.avi --json"
 edge-digits capture --source "$OUT/photos.avi" --headless --smooth 3 --save "$OUT/annotated.avi" --json \
-    > "$OUT/capture.jsonl" 2> >(grep -v '^INFO:' >&2)
+    > "$OUT/capture.jsonl"
 head -n 2 "$OUT/capture.jsonl"
 
 printf '\n==> summary\n'
@@ -74,3 +77,6 @@ if "pipeline" in bench:
     print(f"  capture pipeline                 {bench['pipeline']['fps']:.0f} frames/s (640x480, 1 thread)")
 print(f"  capture run                      {len(frames)} frames annotated")
 PY
+
+printf '\n==> benchmark of the models just built (%s)\n' "$OUT/benchmark.txt"
+cat "$OUT/benchmark.txt"
