@@ -93,10 +93,14 @@ def plot(document: dict, path: str | os.PathLike) -> None:
     ax_lat.set_xlabel("batch-1 latency, µs (min, p50, p90, p99, max)")
     ax_lat.set_title("Latency per model")
     ax_lat.tick_params(axis="y", labelsize=7)
+    seen: set[str] = set()
     for r in rows:
+        if r["name"] in seen:  # the same file at another thread count: same size and accuracy
+            continue
+        seen.add(r["name"])
         ax_acc.scatter(r["size_bytes"] / 1024, 100 * r["accuracy"], s=40)
         ax_acc.annotate(r["name"], (r["size_bytes"] / 1024, 100 * r["accuracy"]), fontsize=7,
-                        xytext=(4, 2), textcoords="offset points")
+                        xytext=(4, 2 + 8 * (len(seen) % 3)), textcoords="offset points")
     ax_acc.set_xscale("log")
     ax_acc.set_xlabel("size on disk, KiB")
     ax_acc.set_ylabel("MNIST test accuracy, %")

@@ -60,14 +60,16 @@ def machine_info() -> dict:
         pass
     versions = {"python": platform.python_version(), "numpy": np.__version__, "opencv": cv2.__version__,
                 "edge_digits": __version__}
-    for name, module in (("tensorflow", "tensorflow"), ("ai_edge_litert", "ai_edge_litert"),
-                         ("onnxruntime", "onnxruntime")):
-        try:
-            from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
-            versions[name] = version(module.replace("_", "-") if module == "ai_edge_litert" else module)
-        except Exception:
-            pass
+    for name, dists in (("tensorflow", ("tensorflow", "tensorflow-cpu")), ("ai_edge_litert", ("ai-edge-litert",)),
+                        ("tflite_runtime", ("tflite-runtime",)), ("onnxruntime", ("onnxruntime",))):
+        for dist in dists:
+            try:
+                versions[name] = version(dist)
+                break
+            except PackageNotFoundError:
+                continue
     return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(), "versions": versions,
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
