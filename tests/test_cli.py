@@ -1,0 +1,43 @@
+"""The command line itself: help, version, and that starting it loads no heavy library."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from edge_digits import __version__
+from tests.helpers import cli
+
+
+def test_help_lists_every_command():
+    result = cli("--help")
+    assert result.exit_code == 0
+    for command in ("data", "train", "predict", "evaluate", "convert", "classify", "capture", "benchmark"):
+        assert command in result.stdout
+
+
+def test_version():
+    result = cli("--version")
+    assert result.exit_code == 0 and __version__ in result.stdout
+
+
+def test_help_imports_no_tensorflow_pandas_or_opencv():
+    code = (
+        "import sys\n"
+        "from edge_digits.cli import main\n"
+        "for args in (['--help'], ['train', '--help'], ['capture', '--help'], ['benchmark', '--help']):\n"
+        "    try:\n"
+        "        main(args)\n"
+        "    except SystemExit as e:\n"
+        "        assert e.code == 0, (args, e.code)\n"
+        "print('LOADED', [m for m in ('tensorflow', 'keras', 'pandas', 'matplotlib', 'cv2') if m in sys.modules])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "LOADED []" in proc.stdout
+
+
+def test_console_script_runs_as_a_module():
+    proc = subprocess.run([sys.executable, "-m", "edge_digits", "--version"], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0 and __version__ in proc.stdout
