@@ -13,7 +13,7 @@ step "edge-digits data export --format kaggle --out $OUT/data"
 edge-digits data export --format kaggle --out "$OUT/data"
 
 step "edge-digits train --train-csv $OUT/data/train.csv --epochs $EPOCHS --out $OUT/train"
-edge-digits train --train-csv "$OUT/data/train.csv" --epochs "$EPOCHS" --out "$OUT/train" | tail -n 18
+edge-digits train --train-csv "$OUT/data/train.csv" --epochs "$EPOCHS" --out "$OUT/train"
 
 step "edge-digits predict (Kaggle submission + the first 3 test digits)"
 edge-digits predict --model "$OUT/train/model.keras" --csv "$OUT/data/test.csv" \

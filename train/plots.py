@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 from edge_digits.atomic import atomic_path  # noqa: E402
@@ -29,6 +30,7 @@ def plot_history(history: list[dict], path: str | os.PathLike) -> None:
             ax.plot(epochs, [h[f"val_{key}"] for h in history], "o-", label="validation")
         ax.set_title(title)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.set_ylabel(key)
         ax.legend()
         ax.grid(alpha=0.3)
