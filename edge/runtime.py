@@ -57,8 +57,11 @@ def sha256_of(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def check_manifest(path: Path) -> dict | None:
-    """The manifest entry for `path` if a manifest.json sits beside it; BadInput on a sha256 mismatch."""
+def check_manifest(path: Path, content: bytes) -> dict | None:
+    """The manifest entry for `path` if a manifest.json sits beside it; BadInput on a sha256 mismatch.
+
+    `content` is the file as already read, so the model is read from disk once.
+    """
     manifest = path.parent / "manifest.json"
     if not manifest.is_file():
         return None
@@ -68,7 +71,7 @@ def check_manifest(path: Path) -> dict | None:
         raise BadInput(f"{manifest}: not a valid manifest (JSON)") from None
     if entry is None:
         return None
-    if entry.get("sha256") != sha256_of(path):
+    if entry.get("sha256") != hashlib.sha256(content).hexdigest():
         raise BadInput(f"{path}: sha256 does not match {manifest}; the file was changed or damaged")
     return entry
 
@@ -129,7 +132,7 @@ class Classifier:
         content = path.read_bytes()
         if len(content) < 8 or content[4:8] != b"TFL3":
             raise BadInput(f"{path}: not a TFLite model (no TFL3 FlatBuffer identifier)")
-        self.manifest_entry = check_manifest(path) if verify_manifest else None
+        self.manifest_entry = check_manifest(path, content) if verify_manifest else None
         cls, self.runtime = interpreter_class(runtime)
         try:
             with warnings.catch_warnings():
