@@ -29,9 +29,20 @@ import numpy as np
 WORK_SIDE = 1000  # longest side processed; larger frames are downscaled first
 BACKGROUND_SIDE = 80  # longest side of the low-resolution background estimate
 MIN_CONTRAST = 18  # grey levels: weaker "ink" is paper texture or noise
-MIN_DIGIT_FRACTION = 0.04  # a digit is at least this fraction of the frame's short side tall
+MIN_DIGIT_FRACTION = 0.025  # a digit is at least this fraction of the frame's short side tall
 PAGE_EDGE_STEP = 60  # grey levels between neighbouring background cells: a page edge, not light
 MAX_CANDIDATES = 64  # components kept for grouping (largest first); beyond that it is noise
+SPECK_SHARE = 0.03  # a component under this share of the largest one's area is a speck
+SOLID_FILL = 0.6  # share of its box a component fills to count as a solid patch (shadow, margin), not strokes
+BORDER_BAND_SPAN = 0.9  # a band along a border spans this share of it (a page edge, a scanner margin) ...
+BORDER_BAND_DEPTH = 0.25  # ... and reaches at most this share into the frame
+LINE_LENGTH = 1.6  # a straight run this many digit heights long is a line (ruled paper, underline, box)
+LINE_SLENDERNESS = 8  # ... if it is at least this many times longer than thick
+FRAME_SPAN = 0.95  # a vertical line (grid, margin, border) spans the whole frame, as a tall 1 does not
+SPLIT_MIN_WIDTH = 0.25  # a piece of a split is at least this many digit heights wide
+SPLIT_TRIES = 4  # column-profile minima tried per cut
+STROKE_WIDTH = 2.25  # MNIST's median stroke width in its 20×20 box (2·area/perimeter, test set)
+STROKE_RANGE = (1.2, 5.0)  # beyond the widths MNIST itself spans (1.5–3.5 is its 5th–95th percentile)
 
 
 @dataclass
@@ -40,6 +51,7 @@ class DigitCrop:
 
     image: np.ndarray  # (28, 28) uint8, white ink on black, MNIST-normalised
     box: tuple[int, int, int, int]  # x, y, w, h in the original frame's pixel coordinates
+    ink: np.ndarray | None = None  # the digit's grey ink inside `box` (working resolution), for splitting
 
 
 # --------------------------------------------------------------------------- input
@@ -189,27 +201,110 @@ class _Piece:
 
 
 def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Label image, stats rows (x, y, w, h, area, label) of plausible pieces, labels of border junk."""
+    """Label image, stats rows (x, y, w, h, area, label) of plausible pieces, labels of border junk.
+
+    A digit may touch the border (a tight crop) or fill the frame (one digit photographed
+    large): only bands that run along a border, and solid patches, are page edges and shadows.
+    """
     h, w = mask.shape
     count, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(mask, 8, cv2.CV_32S, cv2.CCL_BBDT)
     stats = np.column_stack([stats[1:], np.arange(1, count)])
     x, y, bw, bh, area = stats[:, 0], stats[:, 1], stats[:, 2], stats[:, 3], stats[:, 4]
     touches = (x == 0) | (y == 0) | (x + bw == w) | (y + bh == h)
-    long_side, short_side = np.maximum(bw, bh), np.minimum(bw, bh)
     fill = area / np.maximum(1, bw * bh)
-    # Page edges and shadows: bands along the border, big solid patches at the border,
-    # or anything spanning most of the frame.
-    edge = touches & ((long_side > 4 * short_side) | (bw > 0.5 * w) | (bh > 0.6 * h)
-                      | ((fill > 0.6) & (area > 0.01 * h * w)))
-    huge = (bw > 0.8 * w) | (bh > 0.9 * h)
-    junk = edge | huge
+    down_a_side = ((x == 0) | (x + bw == w)) & (bh >= BORDER_BAND_SPAN * h) & (bw < BORDER_BAND_DEPTH * w)
+    along_a_side = ((y == 0) | (y + bh == h)) & (bw >= BORDER_BAND_SPAN * w) & (bh < BORDER_BAND_DEPTH * h)
+    solid = touches & (fill > SOLID_FILL) & (area > 0.01 * h * w)
+    junk = down_a_side | along_a_side | solid | ((fill > SOLID_FILL) & (area > 0.2 * h * w))
     keep = ~junk & (area >= 6)
     good = stats[keep]
     if len(good):
         # Specks: tiny next to the largest piece.
-        good = good[good[:, 4] >= 0.03 * good[:, 4].max()]
+        good = good[good[:, 4] >= SPECK_SHARE * good[:, 4].max()]
         good = good[np.argsort(-good[:, 4])[:MAX_CANDIDATES]]
     return labels, good, stats[junk & (area >= 0.002 * h * w), 5]
+
+
+# --------------------------------------------------------------------------- lines
+
+
+def _runs(mask: np.ndarray, length: int, horizontal: bool) -> np.ndarray:
+    """The parts of `mask` lying on straight runs at least `length` px long (an opening)."""
+    size = (max(3, length), 1) if horizontal else (1, max(3, length))
+    return cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, size))
+
+
+def _remove_lines(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mask without ruled lines, underlines, boxes and table borders; the line pixels removed).
+
+    A line is a thin straight run much longer than the digits are tall (a 7's bar is not);
+    a vertical one must also span most of the frame, unless it meets removed lines at both
+    ends (a box side or a table cell border, which would otherwise read as a 1). Strokes that
+    crossed a line are bridged again.
+    """
+    h, w = mask.shape
+    if min(h, w) < 12:
+        return mask, np.zeros_like(mask)
+    horizontal = _thin_runs(_runs(mask, max(12, w // 8), True), 2)
+    vertical = _thin_runs(_runs(mask, max(12, h // 8), False), 3)
+    candidates = horizontal | vertical
+    if not candidates.any():
+        return mask, candidates
+    digit_h = _typical_height(mask & ~cv2.dilate(candidates, np.ones((3, 3), np.uint8)))
+    if digit_h == 0:
+        return mask, np.zeros_like(mask)
+    lines = (_long_runs(horizontal, 2, LINE_LENGTH * digit_h)
+             | _long_runs(vertical, 3, max(LINE_LENGTH * digit_h, FRAME_SPAN * h)))
+    if lines.any():
+        # Box sides and cell borders: vertical runs about a digit tall between two lines.
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(_runs(mask & ~lines, max(6, digit_h // 2), False), 8)
+        near = cv2.dilate(lines, np.ones((5, 5), np.uint8))
+        for i in range(1, count):
+            x, y, bw, bh, _area = stats[i]
+            if bw <= max(3, bh // 4) and near[y, x: x + bw].any() and near[y + bh - 1, x: x + bw].any():
+                lines[labels == i] = 1
+    if not lines.any():
+        return mask, lines
+    band = cv2.dilate(lines, np.ones((3, 3), np.uint8))
+    kept = mask & ~band
+    # Bridge strokes across the gap a line left: close along the line's normal, inside the band only.
+    reach = 2 * _thickness(lines) + 3
+    across = (cv2.morphologyEx(kept, cv2.MORPH_CLOSE, np.ones((reach, 1), np.uint8))
+              | cv2.morphologyEx(kept, cv2.MORPH_CLOSE, np.ones((1, reach), np.uint8)))
+    kept |= across & band
+    return kept, band & ~kept
+
+
+def _thin_runs(runs: np.ndarray, axis: int) -> np.ndarray:
+    """Only the runs that are thin for their length (a line), not the inside of a thick stroke."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(runs, 8)
+    length = stats[1:, axis]
+    thin = np.nonzero(stats[1:, 4] * LINE_SLENDERNESS <= length * length)[0] + 1
+    return np.isin(labels, thin).astype(np.uint8) if len(thin) < count - 1 else runs
+
+
+def _long_runs(runs: np.ndarray, axis: int, length: float) -> np.ndarray:
+    """The runs at least `length` px long along `axis` (2: width, 3: height of the stats row)."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(runs, 8)
+    long = np.nonzero(stats[1:, axis] >= length)[0] + 1
+    return np.isin(labels, long).astype(np.uint8) if len(long) else np.zeros_like(runs)
+
+
+def _thickness(lines: np.ndarray) -> int:
+    """Typical thickness of line pixels: twice the largest distance to their edge."""
+    dist = cv2.distanceTransform(cv2.copyMakeBorder(lines, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0), cv2.DIST_L2, 3)
+    core = dist[dist > 0]
+    return int(np.ceil(2 * np.percentile(core, 90))) if core.size else 1
+
+
+def _typical_height(mask: np.ndarray) -> int:
+    """Height of the tallest sizeable components: how tall the digits in this frame are."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask, 8)
+    if count <= 1:
+        return 0
+    stats = stats[1:]
+    stats = stats[stats[:, 4] >= max(6, SPECK_SHARE * stats[:, 4].max())]
+    return int(np.percentile(stats[:, 3], 90)) if len(stats) else 0
 
 
 @dataclass
@@ -380,6 +475,35 @@ def _crop(ink: np.ndarray, piece: _Piece, threshold: float) -> tuple[np.ndarray,
 # --------------------------------------------------------------------------- public API
 
 
+def stroke_width(ink: np.ndarray) -> float:
+    """Mean stroke width in pixels of a white-on-black digit: 2 · ink area / outline length."""
+    mask = (ink > 127).astype(np.uint8)
+    contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    perimeter = sum(cv2.arcLength(c, True) for c in contours)
+    return 2.0 * float(mask.sum()) / perimeter if perimeter > 0 else 0.0
+
+
+def _normalise_stroke(ink: np.ndarray, scale: float) -> np.ndarray:
+    """Bring the pen to MNIST's stroke width before the digit is shrunk into its 20×20 box.
+
+    A large digit written with a thin pen becomes faint hairlines at 28×28, a marker's digit
+    a blob; MNIST's strokes are about 2.25 px in the 20×20 box whatever the pen was.
+    """
+    width = stroke_width(ink) * scale
+    lo, hi = STROKE_RANGE
+    if width <= 0 or lo <= width <= hi:
+        return ink
+    radius = 0.5 * (STROKE_WIDTH - width) / scale  # in the crop's own pixels
+    k = int(round(abs(radius)))
+    if k < 1:
+        return ink
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))
+    if radius > 0:
+        return cv2.dilate(cv2.copyMakeBorder(ink, k, k, k, k, cv2.BORDER_CONSTANT, value=0), kernel)
+    thinner = cv2.erode(ink, kernel)
+    return thinner if (thinner > 127).sum() >= 0.25 * (ink > 127).sum() else ink
+
+
 def normalise_digit(mask_or_ink: np.ndarray) -> np.ndarray:
     """A cropped ink image (white on black, any size) → 28×28 uint8 MNIST-style: aspect-preserving
     anti-aliased fit into 20×20, placed in 28×28 with the centre of mass at the centre."""
@@ -393,6 +517,7 @@ def normalise_digit(mask_or_ink: np.ndarray) -> np.ndarray:
     ink = ink[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1]
     h, w = ink.shape
     scale = 20.0 / max(h, w)
+    ink = _normalise_stroke(ink, scale)
     size = (min(20, max(1, round(w * scale))), min(20, max(1, round(h * scale))))
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     fitted = cv2.resize(ink, size, interpolation=interp)
@@ -434,18 +559,66 @@ def find_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = None)
     # The ink map's own median is the paper's level in it: contrast counts from there.
     floor += float(np.searchsorted(np.cumsum(hist), hist.sum() / 2))
     threshold = max(_otsu(hist), floor)
-    labels, stats, junk = _components((ink > threshold).astype(np.uint8))
+    mask, lines = _remove_lines((ink > threshold).astype(np.uint8))
+    labels, stats, junk = _components(mask)
     if len(junk):
         # A page edge or shadow pulled Otsu's threshold up: choose it again without them.
         lut = np.zeros(labels.max() + 1, np.uint8)
         lut[junk] = 1
         keep = (cv2.dilate(lut[labels], np.ones((5, 5), np.uint8)) == 0).astype(np.uint8)
         threshold = max(_otsu(_histogram(ink, keep)), floor)
-        labels, stats, _ = _components((ink > threshold).astype(np.uint8) & keep)
+        mask, lines = _remove_lines((ink > threshold).astype(np.uint8) & keep)
+        labels, stats, _ = _components(mask)
+    if lines.any():
+        # Lines are gone from the mask; take them out of the ink the crops are cut from too.
+        ink = ink.copy()
+        ink[lines > 0] = 0
+        raw = raw.copy()
+        raw[cv2.resize(lines, (raw.shape[1], raw.shape[0]), interpolation=cv2.INTER_NEAREST) > 0] = 0
     pieces = [r for p in _pieces(labels, stats) for r in _refine(ink, p, threshold)]
     crops = []
     for piece in sorted(_plausible(pieces, ink.shape), key=lambda p: p.box[0]):
         image, (x, y, w, h) = _crop(raw, piece, threshold)
         full = (ox + int(x * sx), oy + int(y * sy), max(1, round(w * sx)), max(1, round(h * sy)))
-        crops.append(DigitCrop(normalise_digit(image), full))
+        pad_x, pad_y = x - max(0, x - max(1, h // 20)), y - max(0, y - max(1, h // 20))
+        crops.append(DigitCrop(normalise_digit(image), full, image[pad_y: pad_y + h, pad_x: pad_x + w]))
     return crops
+
+
+def split_digit(crop: DigitCrop, parts: int) -> list[list[DigitCrop]]:
+    """Ways to cut a crop holding `parts` touching digits (joined zeros, a cursive run) apart.
+
+    Cuts are vertical, at minima of the ink's column profile, each piece at least
+    SPLIT_MIN_WIDTH digit heights wide. The caller keeps the split the classifier is most sure
+    of (segmentation by recognition); this only proposes, best candidates first.
+    """
+    if crop.ink is None or parts < 2:
+        return []
+    ink = crop.ink
+    h, w = ink.shape
+    profile = cv2.GaussianBlur(ink.astype(np.float32).sum(axis=0)[None, :], (0, 0), max(1.0, h / 40))[0]
+    min_w = max(2, int(SPLIT_MIN_WIDTH * h))
+    minima = [i for i in range(min_w, w - min_w) if profile[i] <= profile[i - 1] and profile[i] <= profile[i + 1]]
+    minima.sort(key=lambda i: profile[i])
+    options: list[tuple[int, ...]] = []
+    if parts == 2:
+        options = [(i,) for i in minima[:SPLIT_TRIES]]
+    else:
+        best = minima[:SPLIT_TRIES]
+        options = [(a, b) for a in best for b in best if b - a >= min_w]
+    fx, fy = crop.box[2] / w, crop.box[3] / h
+    out = []
+    for cuts in options:
+        edges = [0, *cuts, w]
+        pieces = []
+        for a, b in zip(edges[:-1], edges[1:]):
+            piece = ink[:, a:b]
+            ys = np.nonzero(piece.max(axis=1) > 0)[0]
+            if len(ys) == 0:
+                break
+            box = (crop.box[0] + int(a * fx), crop.box[1] + int(ys[0] * fy), max(1, int((b - a) * fx)),
+                   max(1, int((ys[-1] - ys[0] + 1) * fy)))
+            pieces.append(DigitCrop(normalise_digit(piece), box, piece))
+        if len(pieces) == parts:
+            out.append(pieces)
+    return out

@@ -92,6 +92,26 @@ def data_photos(out_dir: Path, count: int, digits_range: tuple[int, int], seed: 
         click.echo(f"video: {video_file}")
 
 
+@data.command("field")
+@click.option("--out", "out_dir", type=EXISTING, required=True, help="Labelled folder to write (crops + labels.csv).")
+@click.option("--photos", type=click.IntRange(min=0), default=20000, show_default=True,
+              help="Field photos to render and cut into crops with the edge pipeline.")
+@click.option("--styled", type=click.IntRange(min=0), default=20000, show_default=True,
+              help="MNIST digits redrawn in other styles (elastic, slant, pen width).")
+@click.option("--seed", type=int, default=0, show_default=True)
+def data_field(out_dir: Path, photos: int, styled: int, seed: int) -> None:
+    """Training crops from field photos of MNIST train digits, as a labelled folder for train --extra-data."""
+    from edge_digits.data import load_mnist
+    from edge_digits.field_photos import field_training_set
+    from edge_digits.labelled import write_folder
+
+    train_set = load_mnist("train")
+    images, labels, counts = field_training_set(train_set.images, train_set.labels, photos, styled, seed)
+    write_folder(out_dir, images, labels)
+    click.echo(f"{len(images)} crops in {out_dir}: {counts['photo_crops']} from {counts['photos']} field photos, "
+               f"{counts['styled']} restyled digits")
+
+
 # ---------------------------------------------------------------- train
 @main.command()
 @click.option("--train-csv", type=EXISTING, help="Kaggle train.csv (default: built-in MNIST train).")
@@ -124,7 +144,14 @@ def data_photos(out_dir: Path, count: int, digits_range: tuple[int, int], seed: 
 @click.option("--backup-dir", type=EXISTING,
               help="Back up each epoch here and resume from it after an interruption (multi-worker default: "
                    "--out/.backup on the chief, a temp folder on other workers); removed after success.")
-def train(train_csv, out_dir, strategy, workers, worker_index, connect_timeout, backup_dir, **options) -> None:
+@click.option("--extra-data", "extra_data", type=EXISTING, multiple=True,
+              help="A labelled folder (28x28 PNG crops + labels.csv: file,label) to train on besides the CSV; "
+                   "repeatable.")
+@click.option("--extra-repeat", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Oversample the --extra-data this many times.")
+@click.option("--finetune", type=EXISTING, help="Start from this .keras model's weights (fine-tuning).")
+def train(train_csv, out_dir, strategy, workers, worker_index, connect_timeout, backup_dir, extra_data, extra_repeat,
+          finetune, **options) -> None:
     """Train the seed CNN and write model.keras, history.json/png and confusion.png."""
     from edge_digits.train import distribute
 
@@ -137,8 +164,14 @@ def train(train_csv, out_dir, strategy, workers, worker_index, connect_timeout, 
     from edge_digits.paths import next_run_dir
     from edge_digits.train.fit import TrainConfig, fit, per_class_table, scaling, write_outputs
 
+    from edge_digits.labelled import mixed, read_folder
+
     digits = load_digits(train_csv, "train", need_labels=True)
-    config = TrainConfig(**options)
+    extras = [read_folder(folder) for folder in extra_data]
+    if extras:
+        digits = mixed(digits, extras, extra_repeat, options["seed"])
+        click.echo(f"training data: {digits.source}, {len(digits)} images (extra data repeated {extra_repeat}x)")
+    config = TrainConfig(finetune=str(finetune) if finetune else None, **options)
     click.echo(scaling(config, dist.strategy).describe())
     try:
         result = fit(digits, config, strategy=dist.strategy, backup_dir=backup)

@@ -20,7 +20,7 @@ from edge_digits.atomic import write_text
 from edge_digits.data import Digits
 
 from . import augment, distribute, plots
-from .keras_io import save_model
+from .keras_io import load_model, save_model
 from .model import build_model, make_optimizer
 
 
@@ -38,6 +38,7 @@ class TrainConfig:
     validation_split: float = 0.1
     limit: int | None = None
     seed: int = 0
+    finetune: str | None = None  # start from this .keras model's weights instead of a fresh one
 
 
 @dataclass
@@ -166,7 +167,7 @@ def fit(digits: Digits, config: TrainConfig, verbose: int | None = None, strateg
     steps = math.ceil(len(train_set) / config.batch_size)
 
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        model = build_model()
+        model = load_model(config.finetune) if config.finetune else build_model()
         compile_model(model, config, steps)
     if strategy is not None:
         distribute.patch_keras(model, strategy)
