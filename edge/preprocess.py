@@ -26,14 +26,17 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-WORK_SIDE = 1000  # longest side processed; larger frames are downscaled first
-BACKGROUND_SIDE = 80  # longest side of the low-resolution background estimate
+WORK_SIDE = 1000  # longest side processed; larger frames are downscaled first ...
+SMALL_SIDE = 400  # ... and smaller ones than this upscaled 2×
+MAX_DIGIT_ASPECT = 1.1  # a digit is at most this many times wider than tall (a wide 0 or 2)
+BACKGROUND_SIDE = 80  # longest side of the low-resolution background estimate ...
+BACKGROUND_MIN_SIDE = 40  # ... unless that leaves fewer rows than this on the short side
 MIN_CONTRAST = 18  # grey levels: weaker "ink" is paper texture or noise
 MIN_DIGIT_FRACTION = 0.025  # a digit is at least this fraction of the frame's short side tall
 PAGE_EDGE_STEP = 60  # grey levels between neighbouring background cells: a page edge, not light
 MAX_CANDIDATES = 64  # components kept for grouping (largest first); beyond that it is noise
 SPECK_SHARE = 0.03  # a component under this share of the largest one's area is a speck
-SOLID_FILL = 0.6  # share of its box a component fills to count as a solid patch (shadow, margin), not strokes
+SOLID_FILL = 0.75  # share of its box a component fills to count as a solid patch (shadow, margin), not strokes
 BORDER_BAND_SPAN = 0.9  # a band along a border spans this share of it (a page edge, a scanner margin) ...
 BORDER_BAND_DEPTH = 0.25  # ... and reaches at most this share into the frame
 LINE_LENGTH = 1.6  # a straight run this many digit heights long is a line (ruled paper, underline, box)
@@ -100,6 +103,10 @@ def _working_grey(frame: np.ndarray) -> tuple[np.ndarray, float, float]:
     if max(gh, gw) > WORK_SIDE:
         f = WORK_SIDE / max(gh, gw)
         grey = cv2.resize(grey, (max(1, round(gw * f)), max(1, round(gh * f))), interpolation=cv2.INTER_AREA)
+    elif max(gh, gw) < SMALL_SIDE:
+        # A small picture (a tight crop, a thumbnail): digits are found at half resolution,
+        # so double it first or a 15 px digit would be searched for at 7 px.
+        grey = cv2.resize(grey, (2 * gw, 2 * gh), interpolation=cv2.INTER_CUBIC)
     return grey, w / grey.shape[1], h / grey.shape[0]
 
 
@@ -145,13 +152,14 @@ def _ink_map(grey: np.ndarray) -> tuple[np.ndarray, float]:
     """Ink strength (0 = background) whatever the polarity, and a noise-based minimum contrast."""
     h, w = grey.shape
     half = cv2.resize(grey, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
-    f = max(1, -(-max(h, w) // BACKGROUND_SIDE))
+    # Wide, short frames (a tight crop of a number) keep enough rows for a kernel wider than a stroke.
+    f = max(1, min(-(-max(h, w) // BACKGROUND_SIDE), min(h, w) // BACKGROUND_MIN_SIDE))
     small = cv2.resize(half, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA)
     sh, sw = small.shape
     k = max(3, (min(sh, sw) // 3) | 1)
     median = cv2.medianBlur(small, min(k, 255)) if min(sh, sw) >= 3 else small
     # Background: a closing (dark ink) or an opening (light ink) wider than any stroke.
-    kc = max(3, (min(sh, sw) // 5) | 1)
+    kc = max(3, (min(sh, sw) // 4) | 1)  # strokes are under a fifth of a digit's height
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (kc, kc))
     closed = _morph_extrapolated(small, cv2.MORPH_CLOSE, kernel, kc // 2)
     opened = _morph_extrapolated(small, cv2.MORPH_OPEN, kernel, kc // 2)
@@ -335,7 +343,14 @@ def _same_digit(a: _Group, b: _Group) -> bool:
     """Fragments of one digit overlap strongly in x (a broken 5, a 4 with a gap) and touch in y."""
     narrow = min(a.x1 - a.x0, b.x1 - b.x0)
     tall = max(a.y1 - a.y0, b.y1 - b.y0)
-    return a.x_overlap(b) >= 0.5 * narrow and a.y_gap(b) <= 0.5 * tall
+    return a.x_overlap(b) >= 0.5 * narrow and a.y_gap(b) <= 0.5 * tall and _digit_shaped(a, b)
+
+
+def _digit_shaped(a: _Group, b: _Group) -> bool:
+    """Would a and b together still be digit-shaped? Two neighbours side by side are wider than tall."""
+    width = max(a.x1, b.x1) - min(a.x0, b.x0)
+    height = max(a.y1, b.y1) - min(a.y0, b.y0)
+    return width <= MAX_DIGIT_ASPECT * height
 
 
 def _merge_overlapping(groups: list[_Group]) -> None:
@@ -353,8 +368,8 @@ def _merge_overlapping(groups: list[_Group]) -> None:
 
 
 def _attach_fragments(groups: list[_Group]) -> None:
-    """A piece much shorter than the row's digits (the bar of a 5, half an 8) joins its nearest digit."""
-    tallest = max(g.y1 - g.y0 for g in groups)
+    """A piece much shorter than the row's digits (the bar of a 5, half an 8) joins the digit it reaches over."""
+    tallest = _row_height([g.y1 - g.y0 for g in groups])
     for frag in sorted(groups, key=lambda g: g.y1 - g.y0):
         height = frag.y1 - frag.y0
         if height >= 0.6 * tallest:
@@ -364,9 +379,12 @@ def _attach_fragments(groups: list[_Group]) -> None:
             gh = g.y1 - g.y0
             if g is frag or gh <= height or frag.area < 0.05 * g.area:
                 continue
-            gap_x = max(0, -g.x_overlap(frag))
-            if gap_x <= 0.2 * gh and g.y_gap(frag) <= 0.2 * gh and (best_gap is None or gap_x < best_gap):
-                best, best_gap = g, gap_x
+            # It must reach over the digit (a 5's bar over its belly), not merely stand beside it:
+            # a small digit next to a tall one is a neighbour, not a fragment.
+            overlap = g.x_overlap(frag)
+            if (overlap >= 0.2 * (frag.x1 - frag.x0) and g.y_gap(frag) <= 0.2 * gh and _digit_shaped(g, frag)
+                    and (best_gap is None or -overlap < best_gap)):
+                best, best_gap = g, -overlap
         if best is not None:
             best.absorb(frag)
             groups.remove(frag)
@@ -437,13 +455,19 @@ def _blob(piece: _Piece) -> bool:
     return widest > 0.55 * max(piece.box[2], piece.box[3])
 
 
+def _row_height(heights: list[int]) -> float:
+    """How tall the digits of this frame are: the tallest, unless one long descender (a 7, a 9
+    with a tail) towers over the rest, when 1.5 × the median is the honest figure."""
+    return min(max(heights), 1.5 * float(np.median(heights)))
+
+
 def _plausible(pieces: list[_Piece], shape: tuple[int, int]) -> list[_Piece]:
     """Drop pieces too small, too flat, too faint or much smaller than the biggest digit."""
     min_h = max(6, MIN_DIGIT_FRACTION * min(shape))
     pieces = [p for p in pieces if p.box[3] >= min_h and p.box[2] <= 2.5 * p.box[3] and not _blob(p)]
     if not pieces:
         return pieces
-    tallest = max(p.box[3] for p in pieces)
+    tallest = _row_height([p.box[3] for p in pieces])
     strongest = max(p.strength for p in pieces)
     return [p for p in pieces if p.box[3] >= 0.4 * tallest and p.strength >= 0.3 * strongest]
 

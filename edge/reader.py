@@ -20,9 +20,11 @@ from .runtime import Classifier
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
 MIN_SIDE = 8  # pixels: anything smaller cannot hold a readable digit
-SPLIT_WIDTH = 0.6  # a crop is tried as k touching digits once it is k × this many heights wide ...
+SPLIT_WIDTH = 0.45  # a crop is tried as k touching digits once it is k × this many heights wide ...
 MAX_PARTS = 3  # ... for k up to this
 SPLIT_MARGIN = 0.2  # a split must beat the whole crop's mean log-confidence by this much
+NARROW, CLOSE = 0.4, 0.05  # two narrow crops this close (in digit heights) may be one digit in two pieces
+DOUBT_SPLIT, DOUBT_PAIR = 0.85, 0.5  # confidence caps for guessed segmentations
 VARIANT_ANGLE = 8.0  # degrees: the tilt of the variants a confident reading must survive
 
 
@@ -71,10 +73,11 @@ def read_frame(frame: np.ndarray, classifier: Classifier, source: str = "",
     if not crops:
         return reading
     probs = list(classifier.probabilities(np.stack([c.image for c in crops])))
-    crops, probs = _split_touching(crops, probs, classifier)
+    crops, probs, split = _split_touching(crops, probs, classifier)
     reading.crops = crops
     labels = [int(p.argmax()) for p in probs]
     confidences = agreement(np.stack([c.image for c in crops]), np.asarray(labels), np.stack(probs), classifier)
+    confidences = np.minimum(confidences, segmentation_doubt(crops, split))
     for crop, label, confidence in zip(crops, labels, confidences):
         confidence = float(confidence)
         reading.digits.append(Digit(label, confidence, tuple(int(v) for v in crop.box),
@@ -88,6 +91,7 @@ def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray],
     classifier is surest of every piece, if it is surer of them than of the whole."""
     out_crops: list[DigitCrop] = []
     out_probs: list[np.ndarray] = []
+    split: list[bool] = []
     for crop, p in zip(crops, probs):
         w, h = crop.box[2], crop.box[3]
         best, best_score = None, _certainty([p]) + SPLIT_MARGIN
@@ -100,10 +104,34 @@ def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray],
         if best is None:
             out_crops.append(crop)
             out_probs.append(p)
+            split.append(False)
         else:
             out_crops.extend(best[0])
             out_probs.extend(best[1])
-    return out_crops, out_probs
+            split.extend([True] * len(best[0]))
+    return out_crops, out_probs, split
+
+
+def segmentation_doubt(crops: list[DigitCrop], split: list[bool]) -> np.ndarray:
+    """The most a digit's confidence can be, given how sure its segmentation is.
+
+    The classifier only knows the crop it was shown; a reading can still be wrong because a
+    digit was cut in two (an open 4 read as 11) or a cut between touching digits was guessed.
+    These caps keep such readings under the usual 0.9 threshold rather than confidently wrong.
+    """
+    caps = np.ones(len(crops))
+    for i, crop in enumerate(crops):
+        w, h = crop.box[2], crop.box[3]
+        if split[i]:
+            caps[i] = min(caps[i], DOUBT_SPLIT)
+        if i + 1 < len(crops):
+            nxt = crops[i + 1]
+            gap = nxt.box[0] - (crop.box[0] + w)
+            tall = max(h, nxt.box[3])
+            narrow = w < NARROW * tall and nxt.box[2] < NARROW * tall
+            if narrow and gap < CLOSE * tall and not (split[i] and split[i + 1]):
+                caps[i] = caps[i + 1] = min(caps[i], caps[i + 1], DOUBT_PAIR)
+    return caps
 
 
 def variants(images: np.ndarray) -> np.ndarray:
