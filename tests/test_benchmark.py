@@ -104,7 +104,7 @@ def wrong_shape_tflite(tmp_path_factory):
     import tensorflow as tf
 
     model = keras.Sequential([keras.Input((16, 16, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
-    path = tmp_path_factory.mktemp("wrong") / "wrong_int8.tflite"
+    path = tmp_path_factory.mktemp("wrong") / "wrong_float32.tflite"
     path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
     return path
 
