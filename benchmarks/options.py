@@ -2,34 +2,40 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .selection import select_models
 from .suite import BenchConfig
 
+# Command-line flags that are not BenchConfig settings, or that are its settings spelled the other way.
+_OWN = ("keras_path", "tflite_paths", "test_csv", "limit", "skip_failures", "json_file", "plot_file", "min_accuracy")
+
 
 @dataclass
 class BenchOptions:
-    """The benchmark command's options, one field per flag."""
+    """The benchmark command's options: which models and images, what to write, and the measurement
+    settings (BenchConfig's keyword fields, whose defaults live there)."""
 
     keras_path: Path | None = None
     tflite_paths: tuple[Path, ...] = ()
     test_csv: Path | None = None
     limit: int | None = None
-    threads: tuple[int, ...] = (1, 2)
-    runtimes: str = "litert"
-    warmup: int = 20
-    runs: int = 300
-    keras_runs: int = 30
-    photos: int = 300
-    pipeline_frames: int = 300
-    no_peers: bool = False
-    no_cold_start: bool = False
     skip_failures: bool = False
     json_file: Path | None = None
     plot_file: Path | None = None
     min_accuracy: float | None = None
+    settings: dict = field(default_factory=dict)  # threads, runtimes, warmup, runs, keras_runs, photos, ...
+
+    @classmethod
+    def from_cli(cls, **flags) -> BenchOptions:
+        """From the command's keyword arguments: --no-peers, --no-cold-start and --runtimes a,b become settings."""
+        own = {name: flags.pop(name) for name in _OWN if name in flags}
+        flags["peers"] = not flags.pop("no_peers", False)
+        flags["cold_start"] = not flags.pop("no_cold_start", False)
+        if "runtimes" in flags:
+            flags["runtimes"] = flags["runtimes"].split(",")
+        return cls(**own, settings=flags)
 
 
 def bench_config(options: BenchOptions, default_keras: Path | None = None) -> BenchConfig:
@@ -38,8 +44,5 @@ def bench_config(options: BenchOptions, default_keras: Path | None = None) -> Be
 
     models = select_models(options.keras_path, options.tflite_paths, options.skip_failures, default_keras)
     test = load_digits(options.test_csv, "test", need_labels=True).head(options.limit)
-    return BenchConfig(models.keras, models.tflite, test, threads=list(options.threads),
-                       runtimes=options.runtimes.split(","), warmup=options.warmup, runs=options.runs,
-                       keras_runs=options.keras_runs, photos=options.photos, pipeline_frames=options.pipeline_frames,
-                       cold_start=not options.no_cold_start, peers=not options.no_peers, reference=models.reference,
-                       failed=models.failed)
+    return BenchConfig(models.keras, models.tflite, test, reference=models.reference, failed=models.failed,
+                       **options.settings)

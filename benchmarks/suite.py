@@ -66,7 +66,8 @@ def machine_info() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
     for name, dists in (("tensorflow", ("tensorflow", "tensorflow-cpu")), ("ai_edge_litert", ("ai-edge-litert",)),
-                        ("tflite_runtime", ("tflite-runtime",)), ("onnxruntime", ("onnxruntime",))):
+                        ("tflite_runtime", ("tflite-runtime",)), ("onnxruntime", ("onnxruntime",)),
+                        ("openvino", ("openvino",))):
         for dist in dists:
             try:
                 versions[name] = version(dist)

@@ -288,7 +288,7 @@ def benchmark(**kwargs) -> None:
     from edge_digits.benchmarks.report import plot, table, write_json
     from edge_digits.benchmarks.suite import run_benchmark
 
-    options = BenchOptions(**kwargs)
+    options = BenchOptions.from_cli(**kwargs)
     document = run_benchmark(bench_config(options), log=lambda msg: click.echo(msg, err=True))
     click.echo(table(document))
     if options.json_file:

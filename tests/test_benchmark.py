@@ -87,12 +87,14 @@ def test_table_and_plot(bench, tiny_model_path):
 def test_min_accuracy_fails_the_run(converted):
     result = cli("benchmark", "--tflite", converted[0] / "digits_int8.tflite", "--limit", "200",
                  "--threads", "1", "--runs", "5", "--photos", "0", "--pipeline-frames", "0", "--no-cold-start",
-                 "--min-accuracy", "0.999")
+                 "--no-peers", "--keras-runs", "2", "--min-accuracy", "0.999")
     assert result.exit_code == 1
     assert "below --min-accuracy 99.90%" in one_line_error(result)
     assert "tflite-int8" in result.stdout  # the table is still printed
 
 
+QUICK_SETTINGS = {"threads": [1], "warmup": 1, "runs": 3, "keras_runs": 2, "photos": 0, "cold_start": False,
+                  "peers": False}
 QUICK = ("--limit", "50", "--threads", "1", "--warmup", "1", "--runs", "3", "--keras-runs", "2", "--photos", "0",
          "--pipeline-frames", "0", "--no-cold-start", "--no-peers")
 
@@ -154,8 +156,8 @@ def test_without_a_keras_model_the_header_says_so(converted, tmp_path):
     from edge_digits.benchmarks.report import table
     from edge_digits.benchmarks.suite import run_benchmark
 
-    options = BenchOptions(tflite_paths=(converted[0] / "digits_int8.tflite",), limit=30, threads=(1,), warmup=1,
-                           runs=3, photos=0, pipeline_frames=0, no_cold_start=True, no_peers=True)
+    options = BenchOptions(tflite_paths=(converted[0] / "digits_int8.tflite",), limit=30,
+                           settings=dict(QUICK_SETTINGS, pipeline_frames=0))
     document = run_benchmark(bench_config(options, default_keras=tmp_path / "none.keras"), log=lambda _: None)
     lines = table(document).splitlines()
     assert lines[0] == "no Keras reference was given (--model): no Δ Keras or agreement"
@@ -169,9 +171,9 @@ def test_the_temporary_folder_is_removed_also_on_error(converted, tmp_path, monk
     from edge_digits.benchmarks.suite import run_benchmark
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    config = bench_config(BenchOptions(tflite_paths=(converted[0] / "digits_int8.tflite",), limit=20, threads=(1,),
-                                       warmup=1, runs=2, photos=0, pipeline_frames=5, no_cold_start=True,
-                                       no_peers=True))
+    config = bench_config(BenchOptions(tflite_paths=(converted[0] / "digits_int8.tflite",), limit=20,
+                                       settings=dict(QUICK_SETTINGS, pipeline_frames=5)),
+                          default_keras=tmp_path / "none.keras")
     run_benchmark(config, log=lambda _: None)  # the pipeline's video was written in it
     assert list(tmp_path.iterdir()) == []
 
