@@ -238,14 +238,13 @@ def peer_rows(config: BenchConfig, keras_labels: np.ndarray | None, photos: Phot
             if why:
                 rows.append(_skipped(name, fmt, runtime, threads, why))
                 continue
-            if name == "onnx-float32" and "onnx-float32" not in files:
+            if name == "onnx-float32" and name not in files:
                 log("exporting the Keras model to ONNX (tf2onnx) ...")
                 files[name] = peers.export_onnx(config.keras_model, work)
-            if name == "onnx-int8" and name not in files:
+            if name == "onnx-int8" and name not in files:  # the float32 job ran first, with the same why
                 images, how = peers.calibration_images(int8)
                 log(f"quantizing the ONNX model to int8 (calibration: {how}) ...")
-                files[name] = peers.quantize_onnx(files.get("onnx-float32") or peers.export_onnx(
-                    config.keras_model, work), images, work)
+                files[name] = peers.quantize_onnx(files["onnx-float32"], images, work)
             log(f"{runtime} {fmt}, {threads} thread(s) ...")
             if runtime == "onnxruntime":
                 runner: Runner = peers.OnnxRunner(files[name], fmt, threads)
