@@ -9,9 +9,10 @@ the default seed was never used while tuning the preprocessing.
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
+
+import click
 
 from edge_digits.data import load_mnist
 from edge_digits.edge.photos import make_photos
@@ -36,22 +37,29 @@ def photo_accuracy(classifier: Classifier, count: int, seed: int, digits: tuple[
             "digits_right": digit_right / digit_total}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=default_model())
-    parser.add_argument("--single", type=int, default=1000)
-    parser.add_argument("--multi", type=int, default=500)
-    parser.add_argument("--seed", type=int, default=12345)
-    args = parser.parse_args()
-    classifier = Classifier(args.model)
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--model", "model_path", type=click.Path(path_type=Path), default=default_model, show_default=True,
+              help="The .tflite model (default: the shipped int8 model).")
+@click.option("--single", type=click.IntRange(min=0), default=1000, show_default=True,
+              help="Photographs of one digit.")
+@click.option("--multi", type=click.IntRange(min=0), default=500, show_default=True,
+              help="Photographs of 2-4 digit numbers.")
+@click.option("--seed", type=int, default=12345, show_default=True, help="The numbers use seed + 1.")
+def main(model_path: Path | None, single: int, multi: int, seed: int) -> None:
+    """Accuracy on generated photographs through the edge preprocessing."""
+    from edge_digits.errors import BadInput
+
+    if model_path is None:
+        raise BadInput("no shipped model in this install: give --model FILE.tflite")
+    classifier = Classifier(model_path)
     start = time.perf_counter()
-    for name, count, seed, digits in (("single digits", args.single, args.seed, (1, 1)),
-                                      ("2-4 digit numbers", args.multi, args.seed + 1, (2, 4))):
+    for name, count, seed_, digits in (("single digits", single, seed, (1, 1)),
+                                       ("2-4 digit numbers", multi, seed + 1, (2, 4))):
         if count:
-            r = photo_accuracy(classifier, count, seed, digits)
-            print(f"{name:<18} {r['photos']:>5} photos (seed {seed}): {100 * r['exact']:.1f}% read exactly, "
-                  f"{100 * r['right_count']:.1f}% right digit count, {100 * r['digits_right']:.2f}% digits right")
-    print(f"model {args.model.name}, {time.perf_counter() - start:.0f} s")
+            r = photo_accuracy(classifier, count, seed_, digits)
+            click.echo(f"{name:<18} {r['photos']:>5} photos (seed {seed_}): {100 * r['exact']:.1f}% read exactly, "
+                       f"{100 * r['right_count']:.1f}% right digit count, {100 * r['digits_right']:.2f}% digits right")
+    click.echo(f"model {model_path.name}, {time.perf_counter() - start:.0f} s")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -25,10 +26,10 @@ import numpy as np
 from edge_digits import __version__
 from edge_digits.data import Digits
 
-from .runners import KerasRunner, OnnxRunner, Runner, TFLiteRunner, onnx_available
+from . import peers
+from .macs import int8_mac_rate, macs_per_image
+from .runners import KerasRunner, Runner, TFLiteRunner
 from .stats import latency_stats, time_calls
-
-FORMATS = ("float32", "int8", "dynamic", "float16")
 
 
 @dataclass
@@ -44,8 +45,10 @@ class BenchConfig:
     photos: int = 200
     pipeline_frames: int = 300
     cold_start: bool = True
-    onnx: bool = True
+    peers: bool = True  # ONNX Runtime and OpenVINO at the same precision
     seed: int = 7
+    reference: str = ""  # the table header's line about the Keras reference
+    failed: dict[str, str] = field(default_factory=dict)  # named files that cannot run (--skip-failures)
 
 
 def machine_info() -> dict:
@@ -63,7 +66,8 @@ def machine_info() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
     for name, dists in (("tensorflow", ("tensorflow", "tensorflow-cpu")), ("ai_edge_litert", ("ai-edge-litert",)),
-                        ("tflite_runtime", ("tflite-runtime",)), ("onnxruntime", ("onnxruntime",))):
+                        ("tflite_runtime", ("tflite-runtime",)), ("onnxruntime", ("onnxruntime",)),
+                        ("openvino", ("openvino",))):
         for dist in dists:
             try:
                 versions[name] = version(dist)
@@ -213,21 +217,80 @@ def classify_overhead(model: Path, runs: int) -> dict:
             "overhead_pct": round(100 * (full - bare) / bare, 1)}
 
 
+def peer_rows(config: BenchConfig, keras_labels: np.ndarray | None, photos: PhotoSet | None, work: Path,
+              log=print) -> list[dict]:
+    """ONNX Runtime float32/int8 and OpenVINO int8/float32 rows, or skipped rows saying why not."""
+    rows: list[dict] = []
+    int8 = config.tflite_models.get("int8")
+    jobs: list[tuple[str, str, str, str | None]] = []  # (name, format, runtime, why not)
+    onnx_why = peers.missing("onnxruntime", "tf2onnx") or (
+        None if config.keras_model else "skipped: needs the Keras model (--model) to export")
+    jobs.append(("onnx-float32", "float32", "onnxruntime", onnx_why))
+    jobs.append(("onnx-int8", "int8", "onnxruntime",
+                 onnx_why or (None if int8 else "skipped: needs our int8 file, whose calibration it reuses")))
+    ov_why = peers.missing("openvino")
+    for fmt in ("int8", "float32"):
+        jobs.append((f"openvino-{fmt}", fmt, "openvino",
+                     ov_why or (None if fmt in config.tflite_models else f"skipped: no {fmt} .tflite file")))
+    files: dict[str, Path] = {}
+    for name, fmt, runtime, why in jobs:
+        for threads in config.threads:
+            if why:
+                rows.append(_skipped(name, fmt, runtime, threads, why))
+                continue
+            if name == "onnx-float32" and name not in files:
+                log("exporting the Keras model to ONNX (tf2onnx) ...")
+                files[name] = peers.export_onnx(config.keras_model, work)
+            if name == "onnx-int8" and name not in files:  # the float32 job ran first, with the same why
+                images, how = peers.calibration_images(int8)
+                log(f"quantizing the ONNX model to int8 (calibration: {how}) ...")
+                files[name] = peers.quantize_onnx(files["onnx-float32"], images, work)
+            log(f"{runtime} {fmt}, {threads} thread(s) ...")
+            if runtime == "onnxruntime":
+                runner: Runner = peers.OnnxRunner(files[name], fmt, threads)
+            else:
+                runner = peers.OpenVinoRunner(config.tflite_models[fmt], fmt, threads)
+            rows.append(_row(runner, config, keras_labels, photos))
+    return rows
+
+
+def floor(config: BenchConfig) -> dict | None:
+    """MACs per image from the graph and the one-core int8 time they need at the machine's MAC rate."""
+    model = config.tflite_models.get("int8") or next(iter(config.tflite_models.values()), config.keras_model)
+    rate = int8_mac_rate()
+    if model is None or rate is None:
+        return None
+    macs = macs_per_image(model)
+    return {"model": model.name, "macs_per_image": macs, "instruction": rate.instruction or "none",
+            "macs_per_cycle": rate.macs_per_cycle, "clock_mhz": rate.clock_mhz,
+            "int8_gmacs_per_core": round(rate.macs_per_second / 1e9, 1),
+            "floor_us_one_core": round(rate.floor_us(macs), 2)}
+
+
 def run_benchmark(config: BenchConfig, log=print) -> dict:
     """The whole benchmark; returns the JSON document (design.md's contract plus extras)."""
+    work = Path(tempfile.mkdtemp(prefix="edge-digits-bench-"))
+    try:
+        return _run(config, work, log)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _run(config: BenchConfig, work: Path, log) -> dict:
     results: list[dict] = []
     photos = None
     if config.photos:
         log(f"preprocessing {config.photos} generated photographs ...")
         photos = PhotoSet.make(config.test, config.photos, config.seed)
     keras_labels = None
-    work = Path(tempfile.mkdtemp(prefix="edge-digits-bench-"))
     if config.keras_model is not None:
         call = KerasRunner(config.keras_model, "call")
         keras_labels = call.many(config.test.images).argmax(1)  # what every other row agrees with
         for runner in (KerasRunner(config.keras_model, "predict"), call):
             log(f"{runner.name} ...")
             results.append(_row(runner, config, keras_labels, photos))
+    for fmt, why in config.failed.items():
+        results.append(_skipped(f"tflite-{fmt}", fmt, "-", 0, f"skipped: {why}"))
     for fmt, path in config.tflite_models.items():
         for runtime in config.runtimes:
             for threads in config.threads:
@@ -238,17 +301,12 @@ def run_benchmark(config: BenchConfig, log=print) -> dict:
                     results.append(_skipped(f"tflite-{fmt}", fmt, runtime, threads, f"skipped: {error}"))
                     continue
                 results.append(_row(runner, config, keras_labels, photos))
-    if config.onnx and config.keras_model is not None:
-        why = onnx_available()
-        for threads in config.threads:
-            if why:
-                results.append(_skipped("onnx-float32", "float32", "onnxruntime", threads, why))
-                continue
-            log(f"onnxruntime float32, {threads} thread(s) ...")
-            results.append(_row(OnnxRunner(config.keras_model, threads, work), config, keras_labels, photos))
-    document = {"machine": machine_info(), "results": results,
+    if config.peers:
+        results.extend(peer_rows(config, keras_labels, photos, work, log))
+    document = {"machine": machine_info(), "reference": config.reference, "results": results,
                 "settings": {"warmup": config.warmup, "runs": config.runs, "keras_runs": config.keras_runs,
                              "test_images": len(config.test), "photos": config.photos}}
+    document["floor"] = floor(config)
     if photos is not None:
         document["photos"] = {"count": len(photos.texts), "digits_found": int(sum(photos.counts)),
                               "digits_true": int(sum(len(t) for t in photos.texts))}

@@ -289,7 +289,8 @@ def _int_list(_ctx, _param, value: str) -> list[int]:
 
 
 @main.command()
-@click.option("--model", "keras_path", type=EXISTING, help="The .keras model (default: models/digits.keras).")
+@click.option("--model", "keras_path", type=EXISTING,
+              help="The .keras reference (default: models/digits.keras, also with --tflite).")
 @click.option("--tflite", "tflite_paths", type=EXISTING, multiple=True,
               help="TFLite files (default: <stem>_{float32,int8,dynamic,float16}.tflite beside --model).")
 @click.option("--test-csv", type=EXISTING, help="Labelled test CSV (default: the 10,000 MNIST test images).")
@@ -299,54 +300,40 @@ def _int_list(_ctx, _param, value: str) -> list[int]:
               help="Comma-separated: litert, tflite-runtime, tensorflow.")
 @click.option("--warmup", type=click.IntRange(min=0), default=20, show_default=True)
 @click.option("--runs", type=click.IntRange(min=1), default=300, show_default=True,
-              help="Timed batch-1 runs per TFLite/ONNX row.")
+              help="Timed batch-1 runs per TFLite/ONNX/OpenVINO row.")
 @click.option("--keras-runs", type=click.IntRange(min=1), default=30, show_default=True,
               help="Timed batch-1 runs per Keras row (predict costs ~40 ms a call).")
 @click.option("--photos", type=click.IntRange(min=0), default=300, show_default=True,
               help="Generated photographs for the photo accuracy column (0: skip).")
 @click.option("--pipeline-frames", type=click.IntRange(min=0), default=300, show_default=True)
-@click.option("--no-onnx", is_flag=True, help="Skip the ONNX Runtime peer.")
+@click.option("--no-peers", "--no-onnx", "no_peers", is_flag=True,
+              help="Skip the ONNX Runtime and OpenVINO peers.")
 @click.option("--no-cold-start", is_flag=True)
+@click.option("--skip-failures", is_flag=True,
+              help="A --tflite file that cannot run becomes a skipped row instead of an error.")
 @click.option("--json", "json_file", type=EXISTING, help="Write the results as JSON (README contract).")
 @click.option("--plot", "plot_file", type=EXISTING, help="PNG: latency per model, accuracy against size.")
 @click.option("--min-accuracy", type=click.FloatRange(0, 1), help="Fail when any model's accuracy is below this.")
-def benchmark(keras_path, tflite_paths, test_csv, limit, threads, runtimes, warmup, runs, keras_runs, photos,
-              pipeline_frames, no_onnx, no_cold_start, json_file, plot_file, min_accuracy) -> None:
+def benchmark(**kwargs) -> None:
     """Latency and accuracy of Keras vs TFLite float32 / int8 / dynamic / float16, side by side."""
+    from edge_digits.benchmarks.gate import below_min_accuracy
+    from edge_digits.benchmarks.options import BenchOptions, bench_config
     from edge_digits.benchmarks.report import plot, table, write_json
-    from edge_digits.benchmarks.suite import FORMATS, BenchConfig, run_benchmark
-    from edge_digits.data import load_digits
-    from edge_digits.paths import models_dir
+    from edge_digits.benchmarks.suite import run_benchmark
 
-    if keras_path is None and not tflite_paths:
-        keras_path = models_dir() / "digits.keras"
-    if keras_path is not None and not keras_path.is_file():
-        raise BadInput(f"{keras_path}: no such model file")
-    if tflite_paths:
-        models = {}
-        for path in tflite_paths:
-            fmt = next((f for f in FORMATS if path.stem.endswith(f)), path.stem)
-            models[fmt] = path
-    else:
-        models = {f: keras_path.parent / f"{keras_path.stem}_{f}.tflite" for f in FORMATS}
-        models = {f: p for f, p in models.items() if p.is_file()}
-    test = load_digits(test_csv, "test", need_labels=True).head(limit)
-    config = BenchConfig(keras_path, models, test, threads=threads, runtimes=runtimes.split(","), warmup=warmup,
-                         runs=runs, keras_runs=keras_runs, photos=photos, pipeline_frames=pipeline_frames,
-                         cold_start=not no_cold_start, onnx=not no_onnx)
-    document = run_benchmark(config, log=lambda msg: click.echo(msg, err=True))
+    options = BenchOptions.from_cli(**kwargs)
+    document = run_benchmark(bench_config(options), log=lambda msg: click.echo(msg, err=True))
     click.echo(table(document))
-    if json_file:
-        write_json(document, json_file)
-        click.echo(f"json: {json_file}")
-    if plot_file:
-        plot(document, plot_file)
-        click.echo(f"plot: {plot_file}")
-    if min_accuracy is not None:
-        low = [f"{r['name']} ({r['runtime']}, {r['threads']}): {100 * r['accuracy']:.2f}%"
-               for r in document["results"] if r.get("accuracy") is not None and r["accuracy"] < min_accuracy]
+    if options.json_file:
+        write_json(document, options.json_file)
+        click.echo(f"json: {options.json_file}")
+    if options.plot_file:
+        plot(document, options.plot_file)
+        click.echo(f"plot: {options.plot_file}")
+    if options.min_accuracy is not None:
+        low = below_min_accuracy(document, options.min_accuracy)
         if low:
-            raise CheckFailed(f"below --min-accuracy {100 * min_accuracy:.2f}%: " + "; ".join(low))
+            raise CheckFailed(f"below --min-accuracy {100 * options.min_accuracy:.2f}%: " + "; ".join(low))
 
 
 # ---------------------------------------------------------------- device commands

@@ -1,0 +1,47 @@
+"""The stand-alone benchmark commands (photo accuracy, soak, training speed) on tiny inputs.
+
+They measure; these tests only check that each runs end to end and reports what it says.
+"""
+
+from __future__ import annotations
+
+import re
+
+from click.testing import CliRunner
+
+from edge_digits.benchmarks import photo_accuracy, soak, train_speed
+
+
+def test_photo_accuracy_reports_both_kinds(converted):
+    model = converted[0] / "digits_int8.tflite"
+    result = CliRunner().invoke(photo_accuracy.main, ["--model", str(model), "--single", "4", "--multi", "2",
+                                                      "--seed", "5"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert re.fullmatch(r"single digits {10}4 photos \(seed 5\): [\d.]+% read exactly, [\d.]+% right digit count, "
+                        r"[\d.]+% digits right", lines[0]), lines[0]
+    assert lines[1].startswith("2-4 digit numbers      2 photos (seed 6): ")
+    assert re.fullmatch(r"model digits_int8\.tflite, \d+ s", lines[2])
+
+
+def test_photo_accuracy_is_a_plain_function(converted):
+    from edge_digits.edge.runtime import Classifier
+
+    r = photo_accuracy.photo_accuracy(Classifier(converted[0] / "digits_int8.tflite"), 5, 1, (1, 1))
+    assert set(r) == {"photos", "exact", "right_count", "digits_right"} and r["photos"] == 5
+    assert 0 <= r["exact"] <= r["right_count"] <= 1
+
+
+def test_soak_samples_rss_three_times(converted):
+    result = CliRunner().invoke(soak.main, ["--frames", "24", "--model", str(converted[0] / "digits_int8.tflite"),
+                                            "--max-growth", "50"])
+    assert result.exit_code == 0, result.output
+    first, second = result.stdout.splitlines()
+    assert re.fullmatch(r"24 frames in [\d.]+ s; RSS start [\d.]+ MiB, middle [\d.]+ MiB, end [\d.]+ MiB "
+                        r"\([+-][\d.]+ MiB\)", first), first
+    assert second.startswith("capture: 24 frames, ") and second.endswith("stopped by end of input")
+
+
+def test_train_speed_is_a_click_command():
+    result = CliRunner().invoke(train_speed.main, ["--epochs", "0"])
+    assert result.exit_code == 2 and "Invalid value for '--epochs'" in result.output
