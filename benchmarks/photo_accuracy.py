@@ -1,10 +1,12 @@
-"""Accuracy on generated photographs through the edge preprocessing, single digits and numbers.
+"""Accuracy on photographs through the edge pipeline: generated ones, field ones and real ones.
 
     python -m edge_digits.benchmarks.photo_accuracy [--model models/digits_int8.tflite]
-        [--single 1000] [--multi 500] [--seed 12345]
+        [--single 1000] [--multi 500] [--field 1000] [--seed 12345]
 
-The photographs are MNIST *test* digits rendered as ink on paper (edge_digits.edge.photos);
-the default seed was never used while tuning the preprocessing.
+The generated photographs are MNIST *test* digits rendered as ink on paper (edge_digits.edge.photos),
+the field photos the same digits drawn the way real pictures fail (edge_digits.field_photos);
+the default seed was never used while tuning. Then the real development set (tests/data/real),
+its `tune` half (looked at while tuning) and its `report` half (not looked at) apart.
 """
 
 from __future__ import annotations
@@ -44,8 +46,11 @@ def photo_accuracy(classifier: Classifier, count: int, seed: int, digits: tuple[
               help="Photographs of one digit.")
 @click.option("--multi", type=click.IntRange(min=0), default=500, show_default=True,
               help="Photographs of 2-4 digit numbers.")
+@click.option("--field", "field", type=click.IntRange(min=0), default=1000, show_default=True,
+              help="Field photos (the failure classes of real pictures), reported per class; seed + 2.")
+@click.option("--real/--no-real", default=True, show_default=True, help="The real development set, per half.")
 @click.option("--seed", type=int, default=12345, show_default=True, help="The numbers use seed + 1.")
-def main(model_path: Path | None, single: int, multi: int, seed: int) -> None:
+def main(model_path: Path | None, single: int, multi: int, field: int, real: bool, seed: int) -> None:
     """Accuracy on generated photographs through the edge preprocessing."""
     from edge_digits.errors import BadInput
 
@@ -59,6 +64,14 @@ def main(model_path: Path | None, single: int, multi: int, seed: int) -> None:
             r = photo_accuracy(classifier, count, seed_, digits)
             click.echo(f"{name:<18} {r['photos']:>5} photos (seed {seed_}): {100 * r['exact']:.1f}% read exactly, "
                        f"{100 * r['right_count']:.1f}% right digit count, {100 * r['digits_right']:.2f}% digits right")
+    from .reading_accuracy import REAL_SET, field_accuracy, real_accuracy, table
+
+    if field:
+        click.echo(f"\nfield photos (seed {seed + 2}), per failure class:")
+        click.echo(table(field_accuracy(classifier, field, seed + 2)))
+    if real and (REAL_SET / "labels.csv").is_file():
+        click.echo("\nreal development set (tests/data/real):")
+        click.echo(table(real_accuracy(classifier)))
     click.echo(f"model {model_path.name}, {time.perf_counter() - start:.0f} s")
 
 

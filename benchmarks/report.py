@@ -53,7 +53,21 @@ def table(document: dict) -> str:
     ):
         if key in document:
             lines.append(fmt.format(**document[key]))
+    lines.extend(reading_lines(document))
     return "\n".join(lines)
+
+
+def reading_lines(document: dict) -> list[str]:
+    """Whole pictures read exactly: the real development set's halves and the field generator."""
+    if "reading" not in document:
+        return []
+    from .reading_accuracy import table as reading_table
+
+    r = document["reading"]
+    sets = {f"real {name}": s for name, s in r.get("real", {}).items()}
+    sets[f"field (seed {r['field']['seed']})"] = r["field"]
+    return ["", f"pictures read ({r['model']}; confident: every digit >= {r['field']['threshold']}):",
+            reading_table(sets)]
 
 
 def speedups(results: list[dict]) -> list[str]:

@@ -43,6 +43,7 @@ class BenchConfig:
     runs: int = 300
     keras_runs: int = 30
     photos: int = 200
+    field_photos: int = 300  # generated field photos read end to end (0: skip); the real set comes with them
     pipeline_frames: int = 300
     cold_start: bool = True
     peers: bool = True  # ONNX Runtime and OpenVINO at the same precision
@@ -267,6 +268,19 @@ def floor(config: BenchConfig) -> dict | None:
             "floor_us_one_core": round(rate.floor_us(macs), 2)}
 
 
+def reading(model: Path, field_photos: int, seed: int) -> dict:
+    """Whole pictures read end to end (find, split, classify, confidence) by the edge model."""
+    from edge_digits.edge.runtime import Classifier
+
+    from .reading_accuracy import REAL_SET, field_accuracy, real_accuracy
+
+    classifier = Classifier(model)
+    out = {"model": model.name, "field": {"seed": seed, **field_accuracy(classifier, field_photos, seed)["all"]}}
+    if (REAL_SET / "labels.csv").is_file():  # a checkout, not an installed wheel
+        out["real"] = real_accuracy(classifier)
+    return out
+
+
 def run_benchmark(config: BenchConfig, log=print) -> dict:
     """The whole benchmark; returns the JSON document (design.md's contract plus extras)."""
     work = Path(tempfile.mkdtemp(prefix="edge-digits-bench-"))
@@ -316,6 +330,9 @@ def _run(config: BenchConfig, work: Path, log) -> dict:
             log(f"capture pipeline on {config.pipeline_frames} generated 640x480 frames ...")
             document["pipeline"] = pipeline_fps(edge_model, config.test, config.pipeline_frames, config.seed, work)
         document["classify_overhead"] = classify_overhead(edge_model, max(config.runs, 200))
+        if config.field_photos:
+            log(f"reading the real development set and {config.field_photos} field photos ...")
+            document["reading"] = reading(edge_model, config.field_photos, config.seed)
         if config.cold_start:
             log("cold start of the edge path ...")
             image = work / "photo.png"

@@ -305,6 +305,8 @@ def _int_list(_ctx, _param, value: str) -> list[int]:
               help="Timed batch-1 runs per Keras row (predict costs ~40 ms a call).")
 @click.option("--photos", type=click.IntRange(min=0), default=300, show_default=True,
               help="Generated photographs for the photo accuracy column (0: skip).")
+@click.option("--field-photos", type=click.IntRange(min=0), default=300, show_default=True,
+              help="Generated field photos read end to end, with the real development set (0: skip both).")
 @click.option("--pipeline-frames", type=click.IntRange(min=0), default=300, show_default=True)
 @click.option("--no-peers", "--no-onnx", "no_peers", is_flag=True,
               help="Skip the ONNX Runtime and OpenVINO peers.")

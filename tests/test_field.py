@@ -163,3 +163,68 @@ def test_style_varied_digits_stay_mnist_like(mnist_train):
     corr = [np.corrcoef(a.ravel().astype(float), b.ravel().astype(float))[0, 1]
             for a, b in zip(out, mnist_train.images[:30])]
     assert 0.3 < np.median(corr) < 0.98
+
+
+# --------------------------------------------------------------------------- the real development set
+
+REAL_FLOOR = {"tune": 0.7, "report": 0.7}  # exact reads with the shipped model; see benchmarks/README.md
+
+
+def test_real_development_set_is_complete_and_licensed():
+    from edge_digits.benchmarks.reading_accuracy import REAL_SET, real_images
+
+    rows = real_images()
+    assert len(rows) >= 60
+    assert all(row["file"].is_file() and row["text"].isdigit() for row in rows)
+    sources = {row["source"] for row in rows}
+    assert len(sources) >= 8
+    assert max(sum(r["source"] == s for r in rows) for s in sources) <= 0.2 * len(rows)
+    splits = {s: {r["split"] for r in rows if r["source"] == s} for s in sources}
+    assert all(len(v) == 1 for v in splits.values()), "a source lies in one half only"
+    listed = (REAL_SET / "SOURCES.md").read_text()
+    assert all(s in listed for s in sources)
+
+
+def test_real_development_set_reads_above_its_floor(classifier):
+    from edge_digits.benchmarks.reading_accuracy import real_accuracy
+
+    scores = real_accuracy(classifier)
+    for split, floor in REAL_FLOOR.items():
+        assert scores[split]["exact"] >= floor, (split, scores[split])
+    assert scores["all"]["confident_exact"] >= 0.9, scores["all"]
+
+
+# --------------------------------------------------------------------------- labelled folders and field training data
+
+
+def test_data_field_writes_a_labelled_folder_train_reads(tmp_path):
+    from edge_digits.labelled import folder_sha256, read_folder
+    from tests.helpers import cli
+
+    result = cli("data", "field", "--out", tmp_path / "field", "--photos", "10", "--styled", "20", "--seed", "3")
+    assert result.exit_code == 0, result.output
+    digits = read_folder(tmp_path / "field")
+    assert len(digits) >= 30 and digits.images.shape[1:] == (28, 28)
+    assert result.output == f"{len(digits)} crops in {tmp_path / 'field'}: {len(digits) - 20} from 10 field photos, " \
+                            "20 restyled digits\n"
+    assert len(folder_sha256(tmp_path / "field")) == 64
+
+
+@pytest.mark.parametrize("labels, message", [
+    (None, "no labels.csv"),
+    ("name,label\na.png,1\n", "line 1: the header must be file,label"),
+    ("file,label\na.png,12\n", "line 2: label '12' is not 0-9 or x"),
+    ("file,label\n\nmissing.png,3\n", "line 3: missing.png is missing or not an image"),
+    ("file,label\nx.png,x\n", "no labelled digits"),
+])
+def test_train_extra_data_refuses_a_bad_folder(tmp_path, labels, message):
+    from tests.helpers import cli, one_line_error
+
+    folder = tmp_path / "extra"
+    folder.mkdir()
+    if labels is not None:
+        (folder / "labels.csv").write_text(labels)
+    result = cli("train", "--extra-data", folder, "--epochs", "1", "--limit", "100", "--out", tmp_path / "run")
+    assert result.exit_code == 2
+    assert message in one_line_error(result)
+    assert not (tmp_path / "run").exists()
