@@ -1,14 +1,18 @@
-"""A small MJPEG-over-HTTP camera for the tests, on 127.0.0.1: what an IP camera's /stream.mjpg sends.
+"""Live pieces for the preview and network-source tests, all on 127.0.0.1.
 
-It loops over the given frames at `fps`, can ask for HTTP Basic credentials, and can go away
-for a while (`outage`) to test reconnection.
+`CaptureProcess` runs `edge-digits capture` as a real subprocess (signals, ports, threads as a
+user sees them); `MjpegCamera` is an IP camera's /stream.mjpg; `SilentPort` a camera that hangs.
 """
 
 from __future__ import annotations
 
 import base64
 import itertools
+import queue
+import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +21,67 @@ import cv2
 import numpy as np
 
 
+class CaptureProcess:
+    """`python -m edge_digits capture ARGS`; stdout and stderr read line by line on threads."""
+
+    def __init__(self, *args: object) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "edge_digits", "capture", *map(str, args)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.stdout: list[str] = []
+        self.stderr: list[str] = []
+        self.lines: queue.Queue[str] = queue.Queue()  # stdout lines as they come
+        self._readers = [threading.Thread(target=self._read, args=(self.proc.stdout, self.stdout, self.lines)),
+                         threading.Thread(target=self._read, args=(self.proc.stderr, self.stderr, None))]
+        for reader in self._readers:
+            reader.start()
+
+    @staticmethod
+    def _read(stream, into: list[str], lines: queue.Queue | None) -> None:
+        for line in stream:
+            into.append(line.rstrip("\n"))
+            if lines is not None:
+                lines.put(line)
+
+    def preview(self, timeout: float = 60) -> tuple[int, str | None]:
+        """The preview's port and token, from the `preview: http://HOST:PORT/...` line on stderr."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(self.stderr):
+                found = re.match(r"preview: http://[^ ]*?:(\d+)/(?:\?token=([\w-]+))?", line)
+                if found:
+                    return int(found[1]), found[2]
+            if self.proc.poll() is not None and not any(r.is_alive() for r in self._readers):
+                break
+            time.sleep(0.05)
+        raise AssertionError("no preview line: " + "\n".join(self.stderr))
+
+    def next_line(self, timeout: float = 60) -> str:
+        return self.lines.get(timeout=timeout)
+
+    def finish(self, timeout: float = 60) -> int:
+        """Wait for the exit; kill it if it overstays (the test then fails on the code)."""
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+        for reader in self._readers:
+            reader.join(timeout=10)
+        return code
+
+    def __enter__(self) -> CaptureProcess:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
 class MjpegCamera:
+    """An IP camera: loops over frames at `fps`, optional Basic credentials, `outage` to go away."""
+
     def __init__(self, frames: list[np.ndarray], fps: float = 20.0, credentials: str | None = None) -> None:
         self.jpegs = [cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes() for f in frames]
         self.fps, self.credentials = fps, credentials
