@@ -25,6 +25,7 @@ import numpy as np
 from edge_digits import __version__
 from edge_digits.data import Digits
 
+from .preview import preview_fps
 from .runners import KerasRunner, OnnxRunner, Runner, TFLiteRunner, onnx_available
 from .stats import latency_stats, time_calls
 
@@ -257,6 +258,9 @@ def run_benchmark(config: BenchConfig, log=print) -> dict:
         if config.pipeline_frames:
             log(f"capture pipeline on {config.pipeline_frames} generated 640x480 frames ...")
             document["pipeline"] = pipeline_fps(edge_model, config.test, config.pipeline_frames, config.seed, work)
+            log("capture with the live preview, without and with one viewer ...")
+            document["preview"] = preview_fps(edge_model, config.test, min(config.pipeline_frames, 150),
+                                              config.seed, work)
         document["classify_overhead"] = classify_overhead(edge_model, max(config.runs, 200))
         if config.cold_start:
             log("cold start of the edge path ...")

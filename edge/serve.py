@@ -17,6 +17,7 @@ import json
 import secrets
 import socket
 import threading
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -30,6 +31,7 @@ from .preview_page import PAGE
 
 MAX_VIEWERS = 8  # open /stream.mjpg and /api/events connections; the 9th gets 503
 JPEG_QUALITY = 80
+STREAM_FPS = 15  # the most /stream.mjpg sends a viewer: JPEG encoding is the viewer's real cost
 WRITE_TIMEOUT_S = 10  # a viewer that accepts nothing for this long is disconnected
 DEFAULT_HOST = "127.0.0.1"
 
@@ -145,17 +147,18 @@ class _Handler(BaseHTTPRequestHandler):
             return (b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: " + str(len(data)).encode()
                     + b"\r\n\r\n" + data + b"\r\n")
 
-        self._viewer("multipart/x-mixed-replace; boundary=frame", part)
+        self._viewer("multipart/x-mixed-replace; boundary=frame", part, 1 / STREAM_FPS)
 
     def _events(self) -> None:
         def event(hub: FrameHub, _seq: int) -> bytes:
             _, record = hub.latest()
             return f"id: {record['frame']}\nevent: reading\ndata: {json.dumps(record)}\n\n".encode()
 
-        self._viewer("text/event-stream", event)
+        self._viewer("text/event-stream", event, 0.0)
 
-    def _viewer(self, content_type: str, chunk) -> None:
-        """A long-lived response: one chunk per new frame, newest first, until capture stops."""
+    def _viewer(self, content_type: str, chunk, min_interval: float) -> None:
+        """A long-lived response: one chunk per new frame (at most one per `min_interval` s, the
+        newest), until capture stops."""
         preview = self.server.preview
         if not preview.slots.acquire(blocking=False):
             return self._send(HTTPStatus.SERVICE_UNAVAILABLE, b"too many viewers\n", "text/plain")
@@ -167,10 +170,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.flush()
-            hub, seen = preview.hub, 0
+            hub, seen, due = preview.hub, 0, 0.0
             while not hub.closed:
                 seq = hub.wait(seen)
                 if seq > seen and not hub.closed:
+                    time.sleep(max(0.0, due - time.monotonic()))
+                    due = time.monotonic() + min_interval
                     self.wfile.write(chunk(hub, seq))
                     self.wfile.flush()
                     seen = seq

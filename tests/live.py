@@ -161,3 +161,110 @@ class SilentPort:
 
     def __exit__(self, *_exc) -> None:
         self.sock.close()
+
+
+class RtspCamera:
+    """An RTSP camera on 127.0.0.1: this small RTSP server answers the session (OPTIONS, DESCRIBE,
+    SETUP over UDP, PLAY, TEARDOWN) and relays the RTP/JPEG packets (RFC 2435) that Debian's
+    ffmpeg makes from a video looped in real time. Debian has no RTSP server package (no
+    mediamtx), and ffmpeg alone only listens for published streams.
+    """
+
+    def __init__(self, video: str) -> None:
+        self.rtp_in = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.rtp_in.bind(("127.0.0.1", 0))
+        self.rtp_in.settimeout(0.2)
+        self.ffmpeg = subprocess.Popen(
+            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", video, "-an",
+             "-c:v", "mjpeg", "-huffman", "default", "-pix_fmt", "yuvj420p", "-q:v", "5",
+             "-f", "rtp", f"rtp://127.0.0.1:{self.rtp_in.getsockname()[1]}"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(4)
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.clients: list[tuple[str, int]] = []  # where PLAYing clients want RTP
+        self.requests: list[str] = []
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._accept, daemon=True),
+                         threading.Thread(target=self._relay, daemon=True)]
+
+    def url(self) -> str:
+        return f"rtsp://127.0.0.1:{self.port}/live"
+
+    def _relay(self) -> None:
+        out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        while not self._stop.is_set():
+            try:
+                packet = self.rtp_in.recv(65536)
+            except OSError:
+                continue
+            for client in list(self.clients):
+                out.sendto(packet, client)
+        out.close()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._session, args=(conn,), daemon=True).start()
+
+    def _session(self, conn: socket.socket) -> None:
+        target = None
+        with conn, conn.makefile("rb") as requests:
+            while not self._stop.is_set():
+                head = []
+                while (line := requests.readline().decode()) not in ("\r\n", ""):
+                    head.append(line.strip())
+                if not head:
+                    break
+                method, uri, _ = head[0].split(" ", 2)
+                headers = dict(h.split(": ", 1) for h in head[1:] if ": " in h)
+                self.requests.append(method)
+                reply, body = {"CSeq": headers.get("CSeq", "0")}, ""
+                if method == "OPTIONS":
+                    reply["Public"] = "OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN"
+                elif method == "DESCRIBE":
+                    body = ("v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=edge-digits test camera\r\nc=IN IP4 0.0.0.0\r\n"
+                            "t=0 0\r\nm=video 0 RTP/AVP 26\r\na=control:track0\r\n")
+                    reply.update({"Content-Type": "application/sdp", "Content-Base": uri.rstrip("/") + "/"})
+                elif method == "SETUP":
+                    ports = re.search(r"client_port=(\d+)", headers.get("Transport", ""))
+                    if ports is None:  # only UDP here; FFmpeg tries it first
+                        conn.sendall(f"RTSP/1.0 461 Unsupported Transport\r\nCSeq: {reply['CSeq']}\r\n\r\n".encode())
+                        continue
+                    target = ("127.0.0.1", int(ports[1]))
+                    reply.update({"Transport": f"RTP/AVP/UDP;unicast;client_port={ports[1]}-{int(ports[1]) + 1};"
+                                               f"server_port={self.rtp_in.getsockname()[1]}-0",
+                                  "Session": "12345678"})
+                elif method == "PLAY":
+                    reply["Session"] = "12345678"
+                    if target is not None:
+                        self.clients.append(target)
+                elif method == "TEARDOWN":
+                    if target in self.clients:
+                        self.clients.remove(target)
+                if body:
+                    reply["Content-Length"] = str(len(body))
+                status = "200 OK" if method in ("OPTIONS", "DESCRIBE", "SETUP", "PLAY", "TEARDOWN") else "501 No"
+                text = "".join(f"{k}: {v}\r\n" for k, v in reply.items())
+                conn.sendall(f"RTSP/1.0 {status}\r\n{text}\r\n{body}".encode())
+        if target in self.clients:
+            self.clients.remove(target)
+
+    def __enter__(self) -> RtspCamera:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._stop.set()
+        self.ffmpeg.terminate()
+        self.ffmpeg.wait(timeout=10)
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self.listener.close()
+        self.rtp_in.close()

@@ -55,6 +55,11 @@ def test_json_follows_the_contract(bench):
     int8 = next(r for r in document["results"] if r["name"] == "tflite-int8")
     assert int8["runtime"] == "litert" and int8["agreement"] > 0.95
     assert document["pipeline"]["frames"] == 20 and document["pipeline"]["fps"] > 0
+    preview = document["preview"]
+    assert preview["frames"] == 20 and preview["frame_size"] == [640, 480]
+    for clock in ("wall", "thread_cpu", "process_cpu"):
+        assert min(preview[clock][f"fps_{v}"] for v in ("plain", "served", "viewer")) > 0
+        assert preview[clock]["viewer_ratio"] == round(preview[clock]["fps_viewer"] / preview[clock]["fps_served"], 3)
     assert document["cold_start"]["peak_rss_mb"] > 0 and document["cold_start"]["seconds_p50"] > 0
     assert "overhead_pct" in document["classify_overhead"]
 
@@ -66,6 +71,7 @@ def test_table_and_plot(bench):
         assert column in header
     assert "speed-up at batch 1" in result.stdout and "vs Keras predict" in result.stdout
     assert "capture pipeline" in result.stdout and "cold start" in result.stdout
+    assert "with one /stream.mjpg viewer" in result.stdout
     png = (out / "bench.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 

@@ -148,3 +148,26 @@ def test_grabber_hands_over_the_newest_frame_and_counts_the_rest():
     assert seen == sorted(seen) and len(seen) < 30
     assert source.dropped + len(seen) == 100
     assert "grabber" not in [t.name for t in threading.enumerate()]
+
+
+def test_rtsp_camera(tmp_path, live_photos):
+    """A real RTSP session (tests/live.py's server, RTP/JPEG packets made by Debian's ffmpeg)."""
+    import shutil
+
+    from edge_digits.edge.photos import write_video
+    from tests.live import RtspCamera
+
+    if shutil.which("ffmpeg") is None:
+        pytest.fail("ffmpeg is missing: .ci/run installs it (apt-get)")
+    video = tmp_path / "camera.avi"
+    write_video(live_photos, str(video), fps=10)
+    with RtspCamera(str(video)) as camera:
+        url = camera.url().replace("rtsp://", f"rtsp://{USER}@")
+        with CaptureProcess("--source", url, "--headless", "--json", "--max-frames", "30") as capture:
+            assert capture.finish(timeout=90) == 0, capture.stderr
+    assert {"DESCRIBE", "SETUP", "PLAY"} <= set(camera.requests)
+    records = [json.loads(line) for line in capture.stdout]
+    assert [r["frame"] for r in records] == list(range(30))
+    assert len({p.text for p in live_photos} & {r["text"] for r in records}) >= 4
+    assert capture.stderr[-2] == f"reading rtsp://***@127.0.0.1:{camera.port}/live"
+    no_secret(capture.stdout, capture.stderr)
