@@ -24,12 +24,17 @@ from edge_digits.data import Digits
 
 _VIEWER = """
 import http.client, signal, sys
-signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+parts, tail = 0, b""
+def done(*_):
+    print(parts, flush=True)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, done)
 conn = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]))
 conn.request("GET", "/stream.mjpg")
 response = conn.getresponse()
-while response.read(65536):
-    pass
+while chunk := response.read1(65536):
+    parts += (tail + chunk).count(b"--frame\\r\\n")
+    tail = chunk[-8:]
 """
 
 
@@ -56,18 +61,21 @@ def preview_fps(model: Path, test: Digits, frames: int, seed: int, work_dir: Pat
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
     fps: dict[str, list[tuple[float, float, float]]] = {"plain": [], "served": [], "viewer": []}
+    received: list[int] = []  # JPEG parts the viewer got per trial: proof it was watching
     try:
         with PreviewServer("127.0.0.1", 0) as server:
             for trial in range(trials):
                 for name in _rotated(list(fps), trial):
                     if name == "viewer":
-                        with _Viewer(server):
+                        with _Viewer(server) as viewer:
                             fps[name].append(_capture_fps(video, classifier, server.publish))
+                        received.append(viewer.parts)
                     else:
                         fps[name].append(_capture_fps(video, classifier, server.publish if name == "served" else None))
     finally:
         cv2.setNumThreads(threads)
-    out = {"model": model.name, "frames": frames, "frame_size": [640, 480], "threads": 1, "trials": trials}
+    out = {"model": model.name, "frames": frames, "frame_size": [640, 480], "threads": 1, "trials": trials,
+           "viewer_parts_median": statistics.median(received)}
     for i, clock in enumerate(("wall", "thread_cpu", "process_cpu")):
         median = {name: round(statistics.median(v[i] for v in values), 1) for name, values in fps.items()}
         out[clock] = {**{f"fps_{name}": value for name, value in median.items()},
@@ -88,7 +96,9 @@ class _Viewer:
         self.server = server
 
     def __enter__(self) -> _Viewer:
-        self.proc = subprocess.Popen([sys.executable, "-c", _VIEWER, str(self.server.port)])
+        self.proc = subprocess.Popen([sys.executable, "-c", _VIEWER, str(self.server.port)],
+                                     stdout=subprocess.PIPE, text=True)
+        self.parts = 0
         deadline = time.monotonic() + 30
         while self.server.viewer_count() < 1:
             if time.monotonic() > deadline or self.proc.poll() is not None:
@@ -98,7 +108,30 @@ class _Viewer:
 
     def __exit__(self, *_exc) -> None:
         self.proc.terminate()
-        self.proc.wait(timeout=30)
+        self.parts = int(self.proc.communicate(timeout=30)[0] or 0)
         deadline = time.monotonic() + 10
         while self.server.viewer_count() and time.monotonic() < deadline:  # its thread has let go
             time.sleep(0.01)
+
+
+def main() -> None:
+    import argparse
+    import json
+    import tempfile
+
+    from edge_digits.data import load_mnist
+    from edge_digits.paths import default_model
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=default_model())
+    parser.add_argument("--frames", type=int, default=150)
+    parser.add_argument("--trials", type=int, default=9)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as work:
+        result = preview_fps(args.model, load_mnist("test"), args.frames, args.seed, Path(work), args.trials)
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
