@@ -50,13 +50,12 @@ def _capture_fps(video: Path, classifier, publish) -> tuple[float, float, float]
 
 def preview_fps(model: Path, test: Digits, frames: int, seed: int, work_dir: Path, trials: int = 9) -> dict:
     """Median capture frames/s at 640×480, one thread: without --serve, served, served with one viewer."""
-    from edge_digits.edge.photos import make_photos, write_video
     from edge_digits.edge.runtime import Classifier
     from edge_digits.edge.serve import PreviewServer
 
-    photos = make_photos(test.images, test.labels, 50, seed=seed, digits_per_photo=(1, 4))
-    video = work_dir / "preview.avi"
-    write_video([photos[i % len(photos)] for i in range(frames)], str(video))
+    from .suite import pipeline_video
+
+    video = pipeline_video(test, frames, seed, work_dir / "preview.avi")
     classifier = Classifier(model, threads=1)
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)

@@ -122,10 +122,10 @@ def capture(camera, source, model_path, runtime, threads, roi, min_confidence, s
     if save is not None and save.suffix.lower() not in (".avi", ".mp4"):
         raise BadInput(f"{save}: --save needs a .avi or .mp4 file name")
     classifier = open_classifier(model_path, runtime, threads)
-    frames = open_frames(camera, source, connect_timeout, reconnect, realtime)
     show = gui_available() if show is None else show
-    preview = start_preview(serve, token) if serve else None
+    preview = start_preview(serve, token) if serve else None  # reachable while a stream connects
     try:
+        frames = open_frames(camera, source, connect_timeout, reconnect, realtime)
         summary = run_capture(frames, classifier, lambda line: click.echo(line), save=save, json_lines=as_json,
                               max_frames=max_frames, smooth=smooth, roi=roi, min_confidence=min_confidence,
                               show=show, publish=preview.publish if preview else None)
