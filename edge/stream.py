@@ -25,8 +25,8 @@ from edge_digits.errors import BadInput, DeviceUnavailable
 URL_SCHEMES = ("rtsp", "rtsps", "http", "https")
 READ_TIMEOUT_MS = 5000  # a network stream silent this long counts as lost
 TICK_S = 0.2  # the consumer wakes at least this often, so a stop request is seen without a frame
-_URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<userinfo>[^/?#@]*@)?")
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/?#@\s]*@")
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s]*@")  # to the host's last @
 _DEVICE = re.compile(r"^/dev/video(\d+)$")
 
 

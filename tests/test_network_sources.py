@@ -38,6 +38,7 @@ def test_redact():
     assert redact("rtsps://token@cam/x?u=1") == "rtsps://***@cam/x?u=1"
     assert redact("error for http://a:b@h/s.mjpg and https://c:d@e/") == "error for http://***@h/s.mjpg and https://***@e/"
     assert redact("http://h/x?mail=a@b") == "http://h/x?mail=a@b"  # an @ after the host is not a credential
+    assert redact("rtsp://u:p@ss@cam:554/x") == "rtsp://***@cam:554/x"  # an unescaped @ in the password
     assert redact("video.avi") == "video.avi"
 
 
