@@ -121,6 +121,8 @@ def capture(camera, source, model_path, runtime, threads, roi, min_confidence, s
         raise BadInput("give exactly one of --camera N or --source FILE_FOLDER_OR_URL")
     if save is not None and save.suffix.lower() not in (".avi", ".mp4"):
         raise BadInput(f"{save}: --save needs a .avi or .mp4 file name")
+    if token is not None and not serve:
+        raise BadInput("--token only applies with --serve")
     classifier = open_classifier(model_path, runtime, threads)
     show = gui_available() if show is None else show
     preview = start_preview(serve, token) if serve else None  # reachable while a stream connects

@@ -207,6 +207,8 @@ def test_signal_stops_server_and_frees_the_port(video, signum, reason):
 def test_bad_serve_addresses_are_one_line_errors(video):
     from tests.helpers import cli, one_line_error
 
+    result = cli("capture", "--source", video, "--token", "sesame")
+    assert result.exit_code == 2 and one_line_error(result) == "Error: --token only applies with --serve"
     result = cli("capture", "--source", video, "--serve", "localhost:http")
     assert result.exit_code == 2
     assert one_line_error(result) == "Error: --serve localhost:http: expected [HOST:]PORT, e.g. 8000 or 0.0.0.0:8000"
