@@ -46,6 +46,9 @@ def table(document: dict) -> str:
     for key, fmt in (
         ("pipeline", "capture pipeline ({model}, {threads} thread, {frames} frames 640x480): {fps} frames/s, "
                      "p50 {ms_p50} ms/frame"),
+        ("preview", "capture --serve ({model}, {frames} frames 640x480, median of {trials}): {wall[fps_served]} "
+                    "frames/s, {wall[fps_viewer]} with one /stream.mjpg viewer (×{wall[viewer_ratio]}; "
+                    "capture-thread CPU ×{thread_cpu[viewer_ratio]}, process CPU ×{process_cpu[viewer_ratio]})"),
         ("classify_overhead", "classify overhead over bare invoke() ({model}): {overhead_pct}% "
                               "({classify_us_p50} µs vs {invoke_us_p50} µs)"),
         ("cold_start", "edge cold start ({model}): {seconds_p50} s to first classification, "

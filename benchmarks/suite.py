@@ -28,6 +28,7 @@ from edge_digits.data import Digits
 
 from . import peers
 from .macs import int8_mac_rate, macs_per_image
+from .preview import preview_fps
 from .runners import KerasRunner, Runner, TFLiteRunner
 from .stats import latency_stats, time_calls
 
@@ -139,15 +140,21 @@ def _skipped(name: str, fmt: str, runtime: str, threads: int, why: str) -> dict:
             "throughput_ips": None, "load_s": None, "status": why}
 
 
+def pipeline_video(test: Digits, frames: int, seed: int, path: Path) -> Path:
+    """A generated 640×480 MJPG video: 50 photographs of 1–4 digits, looped to `frames` frames."""
+    from edge_digits.edge.photos import make_photos, write_video
+
+    photos = make_photos(test.images, test.labels, 50, seed=seed, digits_per_photo=(1, 4))
+    write_video([photos[i % len(photos)] for i in range(frames)], str(path))
+    return path
+
+
 def pipeline_fps(model: Path, test: Digits, frames: int, seed: int, work_dir: Path) -> dict:
     """End to end on a generated 640×480 MJPG video: decode + preprocess + classify, one thread."""
-    from edge_digits.edge.photos import make_photos, write_video
     from edge_digits.edge.reader import read_frame
     from edge_digits.edge.runtime import Classifier
 
-    photos = make_photos(test.images, test.labels, 50, seed=seed, digits_per_photo=(1, 4))
-    video = work_dir / "pipeline.avi"
-    write_video([photos[i % len(photos)] for i in range(frames)], str(video))
+    video = pipeline_video(test, frames, seed, work_dir / "pipeline.avi")
     classifier = Classifier(model, threads=1)
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
@@ -329,6 +336,9 @@ def _run(config: BenchConfig, work: Path, log) -> dict:
         if config.pipeline_frames:
             log(f"capture pipeline on {config.pipeline_frames} generated 640x480 frames ...")
             document["pipeline"] = pipeline_fps(edge_model, config.test, config.pipeline_frames, config.seed, work)
+            log("capture with the live preview, without and with one viewer ...")
+            document["preview"] = preview_fps(edge_model, config.test, min(config.pipeline_frames, 150),
+                                              config.seed, work)
         document["classify_overhead"] = classify_overhead(edge_model, max(config.runs, 200))
         if config.field_photos:
             log(f"reading the real development set and {config.field_photos} field photos ...")

@@ -2,7 +2,8 @@
 
 It stops cleanly on end of input, `q`/Esc in the window, Ctrl-C or SIGTERM: the video is
 finalised and every JSON line printed. A camera that stops delivering frames is retried
-briefly, then reported (exit 3).
+briefly, then reported (exit 3). Live sources (cameras, network streams) are read on a grabber
+thread that always hands over the newest frame (edge/stream.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import statistics
 import sys
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,11 +24,12 @@ import cv2
 import numpy as np
 
 from edge_digits.atomic import atomic_path
-from edge_digits.errors import BadInput, DeviceUnavailable
+from edge_digits.errors import BadInput
 
 from .overlay import draw_reading
 from .reader import IMAGE_SUFFIXES, image_files, load_image, read_frame
 from .runtime import Classifier
+from .stream import LiveSource, StreamLost, quiet_video_logs
 
 RETRIES = 20  # a camera that returns no frame is retried this many times ...
 RETRY_WAIT_S = 0.05  # ... this far apart (1 s in all) before we give up
@@ -63,46 +65,28 @@ class _Stop:
         self.reason = signal.Signals(signum).name
 
 
-def camera_frames(index: int) -> Iterator[np.ndarray]:
-    """Frames from camera `index`; DeviceUnavailable if it cannot be opened or stops sending."""
-    _quiet_opencv()
-    cap = open_camera(index)
-    if not cap.isOpened():
-        cap.release()
-        raise DeviceUnavailable(f"camera {index} could not be opened")
-    try:
-        while True:
-            for _ in range(RETRIES):
-                ok, frame = cap.read()
-                if ok and frame is not None:
-                    break
-                time.sleep(RETRY_WAIT_S)
-            else:
-                raise _StreamLost(f"camera {index} stopped delivering frames")
-            yield frame
-    finally:
-        cap.release()
+def camera_frames(index: int | str) -> LiveSource:
+    """Newest frames from camera `index` (or /dev/videoN); DeviceUnavailable if it cannot be opened.
+
+    A camera that stops sending is retried briefly, then the capture ends with exit 3.
+    """
+    quiet_video_logs()
+    return LiveSource(f"camera {index}", lambda _timeout: open_camera(index), retries=RETRIES,
+                      retry_wait_s=RETRY_WAIT_S)
 
 
-def open_camera(index: int) -> cv2.VideoCapture:
+def open_camera(index: int | str) -> cv2.VideoCapture:
     """The OpenCV capture for a camera index (its own function so tests can stand in a camera)."""
     return cv2.VideoCapture(index)
 
 
-def _quiet_opencv() -> None:
-    """OpenCV logs several V4L2 warnings for a missing camera; our one-line error says it all."""
-    try:
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
-    except AttributeError:
-        pass
+def file_frames(source: Path, realtime: bool = False) -> Iterator[np.ndarray]:
+    """Frames from a video file, one image file, or a folder of images (sorted by name).
 
-
-class _StreamLost(Exception):
-    pass
-
-
-def file_frames(source: Path) -> Iterator[np.ndarray]:
-    """Frames from a video file, one image file, or a folder of images (sorted by name)."""
+    `realtime` paces them at the video's frame rate (images: IMAGE_FPS), as a camera would
+    deliver them, so a preview viewer can watch a file play.
+    """
+    pace = _Pacer()
     if not source.exists():
         raise BadInput(f"{source}: no such file or folder")
     if source.is_dir() or source.suffix.lower() in IMAGE_SUFFIXES:
@@ -111,20 +95,41 @@ def file_frames(source: Path) -> Iterator[np.ndarray]:
         if not images:
             raise BadInput(f"{source}: no image files")
         for path in images:
+            if realtime:
+                pace(IMAGE_FPS)
             yield load_image(path)
         return
     cap = cv2.VideoCapture(str(source))
     if not cap.isOpened():
         cap.release()
         raise BadInput(f"{source}: not a readable video or image")
+    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
     try:
         while True:
             ok, frame = cap.read()
             if not ok:
                 return
+            if realtime:
+                pace(fps)
             yield frame
     finally:
         cap.release()
+
+
+IMAGE_FPS = 2.0  # --realtime over a folder of images: two a second
+
+
+class _Pacer:
+    """Sleeps so that successive calls are 1/fps apart on average (never catches up by bursting)."""
+
+    def __init__(self) -> None:
+        self.due: float | None = None
+
+    def __call__(self, fps: float) -> None:
+        now = time.monotonic()
+        if self.due is not None and self.due > now:
+            time.sleep(self.due - now)
+        self.due = max(self.due or now, now) + 1 / fps
 
 
 def _fourcc(path: Path) -> int:
@@ -148,7 +153,7 @@ def stable_text(history: deque[str]) -> str:
 
 
 def run_capture(
-    frames: Iterator[np.ndarray],
+    frames: Iterable[np.ndarray | None],
     classifier: Classifier,
     emit: Callable[[str], None],
     save: Path | None = None,
@@ -159,8 +164,13 @@ def run_capture(
     min_confidence: float = 0.0,
     show: bool = False,
     fps_out: float = 30.0,
+    publish: Callable[[np.ndarray, dict], None] | None = None,
 ) -> CaptureSummary:
-    """Read every frame, annotate it, write/print/show it; returns the summary."""
+    """Read every frame, annotate it, write/print/show/publish it; returns the summary.
+
+    A live source yields None when no new frame has come yet: only a stop request is checked.
+    `publish(annotated, record)` hands each frame and its `--json` record to the preview server.
+    """
     summary = CaptureSummary()
     stop = _Stop()
     history: deque[str] = deque(maxlen=max(1, smooth))
@@ -170,6 +180,11 @@ def run_capture(
         writer = None
         try:
             for frame in frames:
+                if frame is None:
+                    if stop.reason:
+                        summary.stopped_by = stop.reason
+                        break
+                    continue
                 start = time.perf_counter()
                 reading = read_frame(frame, classifier, roi=roi, min_confidence=min_confidence)
                 ms = (time.perf_counter() - start) * 1000
@@ -179,13 +194,13 @@ def run_capture(
                 history.append(reading.text)
                 stable = stable_text(history) if smooth > 1 else None
                 fps = 1000 / ms if fps is None else 0.9 * fps + 0.1 * 1000 / max(ms, 1e-3)
+                record = {**reading.as_dict(), "source": f"frame {summary.frames - 1}",
+                          "frame": summary.frames - 1, "ms": round(ms, 3)}
+                if stable is not None:
+                    record["stable"] = stable
                 if json_lines:
-                    record = {**reading.as_dict(), "source": f"frame {summary.frames - 1}",
-                              "frame": summary.frames - 1, "ms": round(ms, 3)}
-                    if stable is not None:
-                        record["stable"] = stable
                     emit(json.dumps(record))
-                if save is not None or show:
+                if save is not None or show or publish is not None:
                     annotated = draw_reading(frame.copy(), reading, fps, stable)
                     if save is not None:
                         if writer is None:
@@ -196,6 +211,8 @@ def run_capture(
                                 raise BadInput(f"{save}: cannot write a video here (use .avi or .mp4)")
                             stack.callback(writer.release)
                         writer.write(annotated)
+                    if publish is not None:
+                        publish(annotated, record)
                     if show and _show(annotated):
                         summary.stopped_by = "q/Esc"
                         break
@@ -207,10 +224,13 @@ def run_capture(
                     break
         except KeyboardInterrupt:
             summary.stopped_by = "Ctrl-C"
-        except _StreamLost as lost:
+        except StreamLost as lost:
             summary.stopped_by = str(lost)
             summary.lost_stream = True
         finally:
+            close = getattr(frames, "close", None)
+            if close is not None:
+                close()  # release the camera or stream now, not when garbage-collected
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
             if show:

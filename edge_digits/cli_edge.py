@@ -81,9 +81,27 @@ def classify(paths, model_path, runtime, threads, roi, min_confidence, as_json, 
         raise SystemExit(2)
 
 
+def stream_options(command):
+    """--connect-timeout, --reconnect (network sources) and --serve, --token, --realtime (preview)."""
+    for option in reversed([
+        click.option("--connect-timeout", type=click.FloatRange(min=0), default=10.0, show_default=True,
+                     help="Seconds to keep trying to open a stream URL (exit 3 after)."),
+        click.option("--reconnect", type=click.FloatRange(min=0), default=30.0, show_default=True,
+                     help="Seconds to keep reconnecting a stream that dropped (0: stop at once, exit 3)."),
+        click.option("--serve", metavar="[HOST:]PORT",
+                     help="Serve a live preview page, MJPEG stream and JSON API (host 127.0.0.1 by default)."),
+        click.option("--token", help="Token the preview asks for (generated and printed once when a "
+                                     "non-loopback host is served without one)."),
+        click.option("--realtime", is_flag=True, help="Play a file source at its frame rate (for watching)."),
+    ]):
+        command = option(command)
+    return command
+
+
 @click.command()
 @click.option("--camera", type=click.IntRange(min=0), help="Camera index (e.g. 0).")
-@click.option("--source", type=PATH, help="A video file, an image, or a folder of images.")
+@click.option("--source", help="A video file, an image, a folder of images, /dev/videoN, or a stream URL "
+                               "(rtsp://, rtsps://, http(s):// MJPEG...).")
 @model_options
 @reading_options
 @click.option("--save", type=PATH, help="Write the annotated video here (.avi MJPG or .mp4 mp4v).")
@@ -93,22 +111,61 @@ def classify(paths, model_path, runtime, threads, roi, min_confidence, as_json, 
               help="Vote over the last K frames to steady the reading.")
 @click.option("--show/--headless", default=None,
               help="Show a window (default: when OpenCV has GUI support and a display exists).")
+@stream_options
 def capture(camera, source, model_path, runtime, threads, roi, min_confidence, save, as_json, max_frames,
-            smooth, show) -> None:
-    """Read digits live from a camera, a video or an image folder; draw and optionally save them."""
-    from edge_digits.edge.capture import camera_frames, file_frames, gui_available, run_capture
+            smooth, show, connect_timeout, reconnect, serve, token, realtime) -> None:
+    """Read digits live from a camera, a stream, a video or an image folder; draw, save or serve them."""
+    from edge_digits.edge.capture import gui_available, run_capture
 
     if (camera is None) == (source is None):
-        raise BadInput("give exactly one of --camera N or --source FILE_OR_FOLDER")
+        raise BadInput("give exactly one of --camera N or --source FILE_FOLDER_OR_URL")
     if save is not None and save.suffix.lower() not in (".avi", ".mp4"):
         raise BadInput(f"{save}: --save needs a .avi or .mp4 file name")
+    if token is not None and not serve:
+        raise BadInput("--token only applies with --serve")
     classifier = open_classifier(model_path, runtime, threads)
-    frames = camera_frames(camera) if camera is not None else file_frames(source)
     show = gui_available() if show is None else show
-    summary = run_capture(frames, classifier, lambda line: click.echo(line), save=save, json_lines=as_json,
-                          max_frames=max_frames, smooth=smooth, roi=roi, min_confidence=min_confidence,
-                          show=show)
+    preview = start_preview(serve, token) if serve else None  # reachable while a stream connects
+    try:
+        frames = open_frames(camera, source, connect_timeout, reconnect, realtime)
+        summary = run_capture(frames, classifier, lambda line: click.echo(line), save=save, json_lines=as_json,
+                              max_frames=max_frames, smooth=smooth, roi=roi, min_confidence=min_confidence,
+                              show=show, publish=preview.publish if preview else None)
+    finally:
+        if preview is not None:
+            preview.stop()
     sys.stdout.flush()
-    click.echo(summary.line(), err=True)
+    counts = getattr(frames, "counts", None)
+    click.echo(summary.line() + (counts() if counts else ""), err=True)
     if summary.lost_stream:
         raise DeviceUnavailable(summary.stopped_by)
+
+
+# ---------------------------------------------------------------- network sources and the live preview
+def open_frames(camera: int | None, source: str | None, connect_timeout: float, reconnect: float,
+                realtime: bool):
+    """The frames of a camera index, /dev/videoN, a stream URL, or a file/folder."""
+    from edge_digits.edge.capture import camera_frames, file_frames
+    from edge_digits.edge.stream import is_device, is_url, network_source
+
+    if camera is not None:
+        return camera_frames(camera)
+    if is_url(source):
+        frames = network_source(source, connect_timeout, reconnect)
+        click.echo(f"reading {frames.name}", err=True)
+        return frames
+    if is_device(source):
+        return camera_frames(source)
+    return file_frames(Path(source), realtime=realtime)
+
+
+def start_preview(serve: str, token: str | None):
+    from edge_digits.edge.serve import PreviewServer, parse_address
+
+    preview = PreviewServer(*parse_address(serve), token=token).start()
+    if preview.generated_token:
+        click.echo(f"preview: {preview.url}  (token generated for this run; pass --token to choose one)", err=True)
+    else:
+        shown = preview.url.split("?")[0] + ("?token=<your --token>" if preview.token else "")
+        click.echo(f"preview: {shown}", err=True)
+    return preview

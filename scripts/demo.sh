@@ -39,6 +39,21 @@ edge-digits capture --source "$OUT/photos.avi" --headless --smooth 3 --save "$OU
     > "$OUT/capture.jsonl"
 head -n 2 "$OUT/capture.jsonl"
 
+# ---- live preview: the photographs played at 2 a second, annotated and served over HTTP, then stopped.
+PORT=${DEMO_PORT:-8765}
+step "edge-digits capture --source $OUT/photos --realtime --serve 127.0.0.1:$PORT (a few seconds)"
+edge-digits capture --source "$OUT/photos" --realtime --headless --smooth 3 --serve "127.0.0.1:$PORT" \
+    2> "$OUT/preview.log" &
+preview=$!
+for _ in $(seq 50); do grep -q '^preview:' "$OUT/preview.log" && break; sleep 0.2; done
+sed -n 's/^preview: /  open /p' "$OUT/preview.log"
+sleep "${DEMO_PREVIEW_S:-4}"
+python -c "import sys, urllib.request; print('  /api/reading:', urllib.request.urlopen(sys.argv[1], timeout=5).read().decode()[:150])" \
+    "http://127.0.0.1:$PORT/api/reading" || true
+kill -TERM "$preview" 2> /dev/null || true
+wait "$preview" || true
+tail -n 1 "$OUT/preview.log"
+
 printf '\n==> summary\n'
 python - "$OUT" <<'PY'
 import json, sys
@@ -80,3 +95,4 @@ PY
 
 printf '\n==> benchmark of the models just built (%s)\n' "$OUT/benchmark.txt"
 cat "$OUT/benchmark.txt"
+

@@ -59,3 +59,11 @@ def converted(tmp_path_factory, tiny_model_path, eval_csv):
                  "--calibration-samples", "200", "--eval-csv", eval_csv, "--out", out, "--name", "digits")
     assert result.exit_code == 0, result.output
     return out, result
+
+
+@pytest.fixture(scope="session")
+def live_photos(mnist_test):
+    """Eight generated 640×480 photographs for the preview and network-source tests."""
+    from edge_digits.edge.photos import make_photos
+
+    return make_photos(mnist_test.images, mnist_test.labels, 8, seed=2024, digits_per_photo=(1, 3))

@@ -56,6 +56,11 @@ def test_json_follows_the_contract(bench):
     int8 = next(r for r in document["results"] if r["name"] == "tflite-int8")
     assert int8["runtime"] == "litert" and int8["agreement"] > 0.95
     assert document["pipeline"]["frames"] == 20 and document["pipeline"]["fps"] > 0
+    preview = document["preview"]
+    assert preview["frames"] == 20 and preview["frame_size"] == [640, 480]
+    for clock in ("wall", "thread_cpu", "process_cpu"):
+        assert min(preview[clock][f"fps_{v}"] for v in ("plain", "served", "viewer")) > 0
+        assert preview[clock]["viewer_ratio"] == round(preview[clock]["fps_viewer"] / preview[clock]["fps_served"], 3)
     assert document["cold_start"]["peak_rss_mb"] > 0 and document["cold_start"]["seconds_p50"] > 0
     assert "overhead_pct" in document["classify_overhead"]
     # 28·28·32·25 + 14·14·64·9·32 + 14·14·64·9·64 + 3136·256 + 256·10, counted in the int8 file
@@ -80,6 +85,7 @@ def test_table_and_plot(bench, tiny_model_path):
     floor = next(i for i, line in enumerate(lines) if line.startswith("floor: 12,270,592 MACs per image"))
     assert [line.split()[0] for line in lines[floor + 1 : floor + 7]] == [
         "tflite-int8", "tflite-int8", "onnx-int8", "onnx-int8", "openvino-int8", "openvino-int8"]
+    assert "with one /stream.mjpg viewer" in result.stdout
     png = (out / "bench.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
