@@ -161,10 +161,9 @@ def train(train_csv, out_dir, strategy, workers, worker_index, connect_timeout, 
     dist = distribute.start(strategy, cluster, tf_config, connect_timeout, backup)
 
     from edge_digits.data import load_digits
+    from edge_digits.labelled import mixed, read_folder
     from edge_digits.paths import next_run_dir
     from edge_digits.train.fit import TrainConfig, fit, per_class_table, scaling, write_outputs
-
-    from edge_digits.labelled import mixed, read_folder
 
     digits = load_digits(train_csv, "train", need_labels=True)
     extras = [read_folder(folder) for folder in extra_data]

@@ -366,7 +366,8 @@ def field_photo(digits: list[np.ndarray], labels: list[int], rng: np.random.Gene
         for _ in range(int(rng.integers(1, 5))):
             d = digits[int(rng.integers(0, n))]
             a = _pen_alpha(d, int(digit_h * rng.uniform(0.6, 1.2)), pen, rng)[:, ::-1]
-            _paste(ghost, a, int(rng.uniform(0, width)) - a.shape[1] // 2, int(rng.uniform(0, frame_h)) - a.shape[0] // 2)
+            x, y = int(rng.uniform(0, width)) - a.shape[1] // 2, int(rng.uniform(0, frame_h)) - a.shape[0] // 2
+            _paste(ghost, a, x, y)
         ghost = cv2.GaussianBlur(ghost, (0, 0), rng.uniform(1.5, 4))
         page -= (ghost * rng.uniform(20, 60))[..., None]
     rule_colour = np.asarray(rng.choice([[200, 160, 120], [190, 190, 190], [140, 140, 230], [90, 90, 90]]),
