@@ -49,10 +49,10 @@ def data_export(fmt: str, out_dir: Path) -> None:
 @data.command("info")
 @click.argument("csv_file", required=False, type=EXISTING)
 def data_info(csv_file: Path | None) -> None:
-    """Rows, label histogram and pixel statistics of a CSV (default: built-in MNIST train)."""
-    from edge_digits.data import describe, load_digits
+    """Rows, label histogram and pixel statistics of a CSV, .csv.gz or .zip (default: built-in MNIST train)."""
+    from edge_digits.data import describe_csv
 
-    click.echo(describe(load_digits(csv_file, "train", need_labels=False)))
+    click.echo(describe_csv(csv_file))
 
 
 def _digit_range(_ctx, _param, value: str) -> tuple[int, int]:
