@@ -143,7 +143,8 @@ def _layout(path: Path) -> tuple[bool, bool]:
         fields = next(csv.reader([first]))
     except (csv.Error, StopIteration):
         raise BadInput(f"{path}: line 1: not a CSV row") from None
-    has_header = not _is_number(fields[0].strip())
+    # A header is mostly words: one bad cell in a first data row is an error to report, not a header.
+    has_header = sum(_is_number(f.strip()) for f in fields) < len(fields) / 2
     n = len(fields)
     if n == PIXELS + 1:
         return has_header, True

@@ -130,11 +130,15 @@ def test_degenerate_frames_find_nothing(frame):
     assert find_digits(frame) == []
 
 
-def test_not_an_image_is_a_value_error():
-    with pytest.raises(ValueError):
+def test_not_an_image_is_our_one_line_error():
+    from edge_digits.errors import BadInput
+
+    with pytest.raises(BadInput, match=r"not shape \(10,\)"):
         find_digits(np.zeros(10, np.uint8))
-    with pytest.raises(ValueError):
+    with pytest.raises(BadInput, match=r"not shape \(10, 10, 2\)"):
         find_digits(np.zeros((10, 10, 2), np.uint8))
+    with pytest.raises(BadInput, match="not complex128"):
+        find_digits(np.zeros((10, 10), complex))
 
 
 @pytest.mark.parametrize("convert", [
