@@ -29,6 +29,20 @@ def main() -> None:
     """
 
 
+def training_stack(command: str) -> None:
+    """Import TensorFlow for a training-side command: one line naming the extra when it is missing,
+    and none of TensorFlow's C++ start-up lines before our own output."""
+    import importlib.util
+
+    from edge_digits.data import TRAIN_EXTRA
+    from edge_digits.stderr import import_tensorflow
+
+    missing = [m for m in ("tensorflow", "keras", "pandas", "matplotlib") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise BadInput(f"`edge-digits {command}` needs the training extra: {TRAIN_EXTRA}")
+    import_tensorflow()
+
+
 # ---------------------------------------------------------------- data
 @main.group()
 def data() -> None:
@@ -126,6 +140,7 @@ def data_photos(out_dir: Path, count: int, digits_range: tuple[int, int], seed: 
                    "--out/.backup on the chief, a temp folder on other workers); removed after success.")
 def train(train_csv, out_dir, strategy, workers, worker_index, connect_timeout, backup_dir, **options) -> None:
     """Train the seed CNN and write model.keras, history.json/png and confusion.png."""
+    training_stack("train")
     from edge_digits.train import distribute
 
     cluster, tf_config = distribute.cluster_from_options(strategy, workers, worker_index, os.environ) or (None, None)
@@ -169,6 +184,7 @@ def train(train_csv, out_dir, strategy, workers, worker_index, connect_timeout, 
 @click.option("--n", type=click.IntRange(min=1), default=3, show_default=True)
 def predict(model_path: Path, csv_file: Path, out_csv: Path, plot_file: Path | None, n: int) -> None:
     """Predict a test.csv into a Kaggle submission (ImageId,Label)."""
+    training_stack("predict")
     from edge_digits.data import load_csv
     from edge_digits.train.keras_io import load_model
     from edge_digits.train.predict import plot_predictions, predict_submission
@@ -189,6 +205,7 @@ def predict(model_path: Path, csv_file: Path, out_csv: Path, plot_file: Path | N
 @click.option("--top", type=click.IntRange(min=0), default=10, show_default=True)
 def evaluate(model_path: Path, csv_file: Path | None, errors_file: Path | None, top: int) -> None:
     """Accuracy, per-class accuracy and the most confident errors of a .keras model."""
+    training_stack("evaluate")
     from edge_digits.data import load_digits
     from edge_digits.train.keras_io import load_model
     from edge_digits.train.predict import evaluate as run_evaluation
@@ -223,6 +240,7 @@ def convert(model_path: Path, formats: tuple[str, ...], io_type: str, calibratio
             calibration_csv: Path | None, eval_csv: Path | None, max_drop: float, out_dir: Path | None,
             name: str | None) -> None:
     """Convert a .keras model to TFLite (default: --float32 --int8), verify each file, write a manifest."""
+    training_stack("convert")
     from edge_digits.convert.pipeline import check_output_dir, convert_all
     from edge_digits.data import load_digits
 

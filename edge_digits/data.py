@@ -69,6 +69,7 @@ _cache: dict[str, Digits] = {}
 def load_mnist(split: str) -> Digits:
     """The built-in MNIST split, labelled (cached: tests and benchmarks ask for it often)."""
     if split not in _cache:
+        _pandas()  # the training extra first: it is what an edge-only install lacks
         digits = load_csv(builtin_csv(split), need_labels=True)
         _cache[split] = Digits(digits.images, digits.labels, f"mnist:{split}")
     return _cache[split]
@@ -327,6 +328,7 @@ def describe(digits: Digits) -> str:
 
 def describe_csv(csv_path: str | os.PathLike | None) -> str:
     """`describe` for a CSV (default: the built-in train split), read in chunks to keep memory flat."""
+    _pandas()
     if csv_path is None:
         path, summary = builtin_csv("train"), Summary("mnist:train")
     else:
