@@ -7,6 +7,7 @@ Heavy imports (TensorFlow, pandas, OpenCV) happen inside the commands that need 
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import click
@@ -245,14 +246,20 @@ def convert(model_path: Path, formats: tuple[str, ...], io_type: str, calibratio
     from edge_digits.data import load_digits
 
     out_dir = out_dir or model_path.parent
-    check_output_dir(out_dir)
-    if not model_path.is_file():
-        raise BadInput(f"{model_path}: no such model file")
-    formats = tuple(dict.fromkeys(formats)) or ("float32", "int8")
-    calibration = load_digits(calibration_csv, "train", need_labels=False)
-    evaluation = load_digits(eval_csv, "test", need_labels=True)
-    report = convert_all(model_path, list(formats), out_dir, calibration, calibration_samples, evaluation,
-                         io_type=io_type, max_drop=max_drop, name=name)
+    created = not out_dir.exists()
+    try:
+        check_output_dir(out_dir)
+        if not model_path.is_file():
+            raise BadInput(f"{model_path}: no such model file")
+        formats = tuple(dict.fromkeys(formats)) or ("float32", "int8")
+        calibration = load_digits(calibration_csv, "train", need_labels=False)
+        evaluation = load_digits(eval_csv, "test", need_labels=True)
+        report = convert_all(model_path, list(formats), out_dir, calibration, calibration_samples, evaluation,
+                             io_type=io_type, max_drop=max_drop, name=name)
+    except BaseException:
+        if created and out_dir.is_dir() and not any(out_dir.iterdir()):
+            out_dir.rmdir()  # a rejected or interrupted convert leaves no empty --out folder behind
+        raise
     click.echo(report.table())
     if report.manifest:
         click.echo(f"manifest: {report.manifest}")
@@ -341,8 +348,13 @@ main.add_command(classify)
 main.add_command(capture)
 
 
+def _terminated(signum, _frame) -> None:
+    raise SystemExit(128 + signum)  # unwinds like Ctrl-C: `finally` blocks remove temp files
+
+
 def run() -> None:
-    """Entry point that turns an interrupted run into exit 130 without a traceback."""
+    """Entry point: an interrupted run exits 130 (Ctrl-C) or 143 (SIGTERM), cleaned up, without a traceback."""
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         main()
     except KeyboardInterrupt:
