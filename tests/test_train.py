@@ -180,3 +180,44 @@ def test_lambda_refusal_and_wrong_output_are_complete_one_liners(tmp_path):
     assert result.exit_code == 2
     assert one_line_error(result) == (
         f"Error: {tmp_path / 'five.keras'}: model output shape (None, 5) is not (None, 10) (one score per digit)")
+
+
+def test_interrupted_train_never_mixes_two_runs_outputs(tmp_path):
+    """SIGINT while the outputs are being saved: the folder holds one run's set, never parts of two."""
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    out.mkdir()
+    names = ("model.keras", "history.json", "history.png", "confusion.png")
+    for name in names:
+        (out / name).write_bytes(b"OLD")
+    proc = subprocess.Popen([sys.executable, "-m", "edge_digits", "train", "--limit", "600", "--epochs", "1",
+                             "--batch-size", "64", "--no-augment", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def new_model_saved() -> bool:
+        try:
+            return any(p.read_bytes() != b"OLD" for p in out.rglob("model.keras"))
+        except OSError:  # a temp file vanished while we looked
+            return False
+
+    deadline = time.monotonic() + 240
+    while not new_model_saved():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=120)
+    assert sorted(p.name for p in out.iterdir()) == sorted(names)  # no temp files or folders left
+    old = [name for name in names if (out / name).read_bytes() == b"OLD"]
+    assert old in ([], list(names)), f"mixed runs: {old} are the previous run's"
+
+
+def test_a_run_without_validation_removes_the_previous_confusion_matrix(tmp_path, tiny_run):
+    from edge_digits.train.fit import TrainConfig, TrainResult, write_outputs
+
+    (tmp_path / "confusion.png").write_bytes(b"OLD")
+    paths = write_outputs(TrainResult(tiny_run.model, tiny_run.history, 1), TrainConfig(validation_split=0), tmp_path)
+    assert set(paths) == {"model", "history", "history_plot"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["history.json", "history.png", "model.keras"]
