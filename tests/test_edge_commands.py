@@ -369,3 +369,36 @@ def test_save_crops_never_overwrites_crops_of_images_with_the_same_name(tmp_path
                 for i, d in enumerate(r["digits"])}
     assert sorted(p.name for p in (tmp_path / "crops").iterdir()) == sorted(expected)
     assert len(expected) == sum(len(r["digits"]) for r in records) > 0
+
+
+def test_truncated_video_reports_frames_read_against_announced(tmp_path, video, int8_model, photos):
+    data = video.read_bytes()
+    truncated = tmp_path / "truncated.avi"
+    truncated.write_bytes(data[: len(data) * 4 // 10])
+    announced = len(photos) * 3
+    cap = cv2.VideoCapture(str(truncated))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == announced  # the header still says so
+    result = cli("capture", "--source", truncated, "--model", int8_model, "--json", "--headless")
+    assert result.exit_code == 0, result.output
+    *frames, last = [json.loads(line) for line in result.stdout.splitlines()]
+    read = len(frames)
+    assert 0 < read < announced and [f["frame"] for f in frames] == list(range(read))
+    assert last == {"ended_early": True, "frames_read": read, "frames_announced": announced}
+    assert result.stderr.strip().endswith(
+        f"stopped by end of input: the file ended early, {read} of {announced} announced frames read")
+
+
+def test_capture_killed_mid_save_leaves_a_temp_video_the_next_run_removes(tmp_path, video, int8_model):
+    out = tmp_path / "out.avi"
+    proc = subprocess.Popen(_edge_digits(Path(sys.executable)) + [
+        "capture", "--source", str(video), "--model", str(int8_model), "--json", "--save", str(out), "--headless"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    for frame in range(3):  # the video is open once the first frame is written
+        assert json.loads(proc.stdout.readline())["frame"] == frame
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert [p.name.startswith(".out.") for p in tmp_path.iterdir()] == [True]  # nothing can finish a SIGKILLed file
+    result = cli("capture", "--source", video, "--model", int8_model, "--max-frames", "2", "--save", out)
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["out.avi"]
+    assert int(cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FRAME_COUNT)) == 2
