@@ -94,16 +94,24 @@ def data_photos(out_dir: Path, count: int, digits_range: tuple[int, int], seed: 
 
     from edge_digits.atomic import atomic_path
     from edge_digits.data import load_mnist
-    from edge_digits.edge.photos import make_photos, write_video
+    from edge_digits.edge.photos import iter_photos, write_video
+
+    def saved(photos):
+        """Write each photo as it is made and pass it on: memory stays flat for any --count."""
+        for i, photo in enumerate(photos):
+            with atomic_path(out_dir / f"photo{i:03d}_{photo.text}.jpg") as tmp:
+                cv2.imwrite(str(tmp), photo.image, [cv2.IMWRITE_JPEG_QUALITY, 92])
+            yield photo
 
     test = load_mnist("test")
-    photos = make_photos(test.images, test.labels, count, seed=seed, digits_per_photo=digits_range)
-    for i, photo in enumerate(photos):
-        with atomic_path(out_dir / f"photo{i:03d}_{photo.text}.jpg") as tmp:
-            cv2.imwrite(str(tmp), photo.image, [cv2.IMWRITE_JPEG_QUALITY, 92])
-    click.echo(f"{count} photographs in {out_dir} (true digits in the file names)")
+    photos = saved(iter_photos(test.images, test.labels, count, seed=seed, digits_per_photo=digits_range))
     if video_file:
         write_video(photos, str(video_file))
+    else:
+        for _ in photos:
+            pass
+    click.echo(f"{count} photographs in {out_dir} (true digits in the file names)")
+    if video_file:
         click.echo(f"video: {video_file}")
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from edge_digits.data import PIXELS, export_kaggle, load_csv
 from edge_digits.errors import BadInput
-from tests.helpers import cli, one_line_error
+from tests.helpers import cli, one_line_error, peak_rss_mb
 
 HEADER = "label," + ",".join(f"pixel{i}" for i in range(PIXELS))
 
@@ -195,24 +195,8 @@ def test_bad_gzip_line_numbers_too(tmp_path):
         load_csv(gz, need_labels=True)
 
 
-def _peak_rss_mb(*args: str) -> tuple[float, str]:
-    """Run `edge-digits ARGS` in a fresh interpreter; its peak RSS in MB and its output."""
-    import subprocess
-    import sys
-
-    # VmHWM, not ru_maxrss: ru_maxrss keeps the parent's high-water mark across fork + exec.
-    code = ("import sys\nfrom edge_digits.cli import main\n"
-            "try:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code\n"
-            "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]\n"
-            "print('PEAK', hwm.split()[1])\n")
-    proc = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    peak_kb = int(proc.stdout.rsplit("PEAK ", 1)[1])
-    return peak_kb / 1024, proc.stdout
-
-
 def test_data_info_reads_in_chunks(kaggle):
     """Peak memory of `data info` on 60,000 rows stays near the interpreter's own size (the README figure)."""
-    peak, out = _peak_rss_mb("data", "info", kaggle / "train.csv")
+    peak, out = peak_rss_mb("data", "info", kaggle / "train.csv")
     assert "rows: 60000" in out and "1:6742" in out
     assert peak < 250, f"peak RSS {peak:.0f} MB"
