@@ -35,16 +35,27 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def remove_stale(folder: Path, stem: str, suffix: str = "") -> list[Path]:
-    """Remove our own temp files/folders for `stem` left by processes that no longer run."""
-    pattern = re.compile(rf"^\.{re.escape(stem)}\.tmp(\d+)-[a-z0-9_]+{re.escape(suffix)}$")
+_OURS = re.compile(r"^\..+\.tmp(\d+)-[a-z0-9_]+(\.\w+)?$")  # .<stem>.tmp<pid>-<random>[<suffix>]
+_cleaned: set[Path] = set()
+
+
+def remove_stale(folder: Path) -> list[Path]:
+    """Remove temp files/folders of our naming in `folder` whose process no longer runs.
+
+    Once per folder per process: a folder that gets thousands of files (`data photos`) is listed once.
+    """
+    folder = Path(folder)
+    key = folder.resolve()
+    if key in _cleaned:
+        return []
+    _cleaned.add(key)
     removed = []
     try:
         entries = list(folder.iterdir())
     except OSError:
         return removed
     for entry in entries:
-        match = pattern.match(entry.name)
+        match = _OURS.match(entry.name)
         if not match or int(match.group(1)) == os.getpid() or _alive(int(match.group(1))):
             continue
         with contextlib.suppress(OSError):
@@ -72,7 +83,7 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterato
     suffix = suffix if suffix is not None else target.suffix
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale(target.parent, target.stem, suffix)
+        remove_stale(target.parent)
         fd, tmp = tempfile.mkstemp(prefix=_prefix(target.stem), suffix=suffix, dir=target.parent)
     except OSError as exc:
         raise BadInput(f"cannot write {target}: {exc.strerror or exc}") from None
@@ -106,7 +117,7 @@ def staging_dir(out_dir: str | os.PathLike, stem: str) -> Iterator[Path]:
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        remove_stale(out, stem)
+        remove_stale(out)
         staging = Path(tempfile.mkdtemp(prefix=_prefix(stem), dir=out))
     except OSError as exc:
         raise BadInput(f"cannot write {out}: {exc.strerror or exc}") from None
