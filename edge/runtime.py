@@ -37,7 +37,8 @@ def interpreter_class(runtime: str | None = None) -> tuple[type, str]:
         if name not in _MODULES:
             raise BadInput(f"unknown runtime {name!r}; choose from {', '.join(RUNTIMES)}")
         try:
-            module = importlib.import_module(_MODULES[name])
+            with silenced_stderr():  # TensorFlow's absl/oneDNN start-up lines
+                module = importlib.import_module(_MODULES[name])
         except ImportError:
             continue
         if name == "tensorflow":

@@ -141,7 +141,7 @@ def signals_deferred() -> Iterator[None]:
         yield
     finally:
         for s, handler in handlers.items():
-            signal.signal(s, handler)
+            signal.signal(s, handler if handler is not None else signal.SIG_DFL)  # None: set from C
         for signum in caught[:1]:
             signal.raise_signal(signum)
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from edge_digits.atomic import atomic_path, staging_dir, write_text
+from edge_digits.atomic import atomic_path, move_in, signals_deferred, staging_dir, write_text
 
 HOLD = """
 import sys, time
@@ -68,3 +68,19 @@ def test_files_are_ordinary_mode_and_errors_cancel(tmp_path):
         tmp.write_text("half")
         raise RuntimeError("writer failed")
     assert sorted(os.listdir(tmp_path)) == ["a.json"]
+
+
+def test_move_in_holds_ctrl_c_until_every_file_is_in(tmp_path):
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    for name in ("a", "b"):
+        (staging / name).write_text(name)
+    (tmp_path / "old").write_text("old")
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with signals_deferred():
+            os.kill(os.getpid(), signal.SIGINT)  # arrives at once; handled only when the block ends
+            move_in(staging, tmp_path, ["a", "b"], remove=["old"])
+            done.append(True)
+    assert done == [True]
+    assert sorted(os.listdir(tmp_path)) == ["a", "b", "staging"]
