@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import itertools
 import os
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
-
-from edge_digits.atomic import atomic_path
 
 CONDITIONS = ("mixed", "paper", "board", "clean")
 
@@ -330,8 +329,14 @@ def write_video(photos: Iterable[Photo], path: str, fps: float = 30.0) -> None:
     if first is None:
         raise ValueError("no photos to write")
     height, width = first.image.shape[:2]
-    with atomic_path(path) as tmp:
-        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*_FOURCC[suffix]), fps, (width, height))
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".video.", suffix=suffix, dir=folder)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a video is an ordinary file like the JPEGs
+    try:
+        writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*_FOURCC[suffix]), fps, (width, height))
         if not writer.isOpened():
             raise OSError(f"OpenCV cannot write {suffix} video here")
         try:
@@ -342,3 +347,7 @@ def write_video(photos: Iterable[Photo], path: str, fps: float = 30.0) -> None:
                 writer.write(frame)
         finally:
             writer.release()
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
