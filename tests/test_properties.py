@@ -22,7 +22,7 @@ from edge_digits.data import PIXELS, load_csv
 from edge_digits.edge.preprocess import find_digits
 from edge_digits.errors import BadInput
 
-BOUNDED = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+BOUNDED = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _write(data: bytes, name: str = "digits.csv") -> Path:
