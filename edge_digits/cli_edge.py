@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 import click
 
 from edge_digits.errors import BadInput, DeviceUnavailable
+
+# FFmpeg's own lines for a damaged video ("[mjpeg @ 0x…] overread 8"): the summary says what happened.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET; read when OpenCV opens FFmpeg
 
 PATH = click.Path(path_type=Path)
 
