@@ -10,7 +10,7 @@ import json
 import os
 from pathlib import Path
 
-from edge_digits.atomic import write_text
+from edge_digits.atomic import move_in, signals_deferred, write_text
 from edge_digits.edge.runtime import Classifier, sha256_of
 
 
@@ -43,10 +43,28 @@ def model_entry(model_file: Path, fmt: str, verification: dict, calibration: dic
     return entry
 
 
-def update(path: Path, header: dict, entries: dict[str, dict]) -> dict:
-    """Merge new entries into the manifest (other files' entries are kept) and write it atomically."""
-    manifest = read(path)
-    manifest.update(header)
-    manifest["models"].update(entries)
-    write_text(path, json.dumps(manifest, indent=2, sort_keys=False) + "\n")
+def commit(staging: Path, out_dir: Path, header: dict, entries: dict[str, dict]) -> dict:
+    """Move the staged models named in `entries` into `out_dir` and record them in its manifest.json.
+
+    No moment leaves a model beside a manifest that contradicts it: first the manifest forgets the
+    files about to change (a reader then checks nothing for them, and is never told a wrong sha256),
+    then the files move in, then the manifest lists them. SIGINT/SIGTERM wait until all is done.
+    Other files' entries are kept.
+    """
+    path = out_dir / "manifest.json"
+    with signals_deferred():
+        manifest = read(path)
+        changing = [name for name in entries if name in manifest["models"]]
+        if changing:
+            for name in changing:
+                del manifest["models"][name]
+            _write(path, manifest)
+        move_in(staging, out_dir, list(entries))
+        manifest.update(header)
+        manifest["models"].update(entries)
+        _write(path, manifest)
     return manifest
+
+
+def _write(path: Path, manifest: dict) -> None:
+    write_text(path, json.dumps(manifest, indent=2, sort_keys=False) + "\n")

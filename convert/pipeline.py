@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_digits import __version__
-from edge_digits.atomic import atomic_path
+from edge_digits.atomic import atomic_path, staging_dir
 from edge_digits.data import Digits
 from edge_digits.edge.runtime import sha256_of
 from edge_digits.errors import BadInput
@@ -94,34 +94,36 @@ def convert_all(
     report = ConvertReport(keras_accuracy)
     source_sha = sha256_of(keras_path)
     entries: dict[str, dict] = {}
-    for fmt in formats:
-        bar = _progress_bar(len(calib_images)) if fmt == "int8" else None
-        flatbuffer = convert(model, fmt, calib_images if fmt == "int8" else None, io_type,
-                             progress=bar.update if bar else None)
-        if bar:
-            bar.close()
-        target = out_dir / f"{name}_{fmt}.tflite"
-        with atomic_path(target) as tmp:
-            tmp.write_bytes(flatbuffer)
-            checked = verify(tmp, evaluation.images, evaluation.labels, keras_probs)
+    # Every new file waits in a staging folder; the good ones move in with the manifest at the end,
+    # so an interrupted run changes nothing and a finished one never leaves a file its manifest contradicts.
+    with staging_dir(out_dir, f"{name}.convert") as staging:
+        for fmt in formats:
+            bar = _progress_bar(len(calib_images)) if fmt == "int8" else None
+            flatbuffer = convert(model, fmt, calib_images if fmt == "int8" else None, io_type,
+                                 progress=bar.update if bar else None)
+            if bar:
+                bar.close()
+            target = out_dir / f"{name}_{fmt}.tflite"
+            staged = staging / target.name
+            staged.write_bytes(flatbuffer)
+            checked = verify(staged, evaluation.images, evaluation.labels, keras_probs)
             passed = checked.delta_vs_keras >= -max_drop
             if passed:
-                entry = manifest_io.model_entry(tmp, fmt, checked.as_dict(), calib_info if fmt == "int8" else None)
+                entry = manifest_io.model_entry(staged, fmt, checked.as_dict(), calib_info if fmt == "int8" else None)
+                entries[target.name] = {**entry, "source_sha256": source_sha}
             else:
-                tmp.unlink()  # keep the previous good file of that name
-        if passed:
-            entries[target.name] = {**entry, "source_sha256": source_sha}
-        report.results.append(Converted(fmt, target, len(flatbuffer), checked, passed))
+                staged.unlink()  # keep the previous good file of that name
+            report.results.append(Converted(fmt, target, len(flatbuffer), checked, passed))
 
-    header = {
-        "edge_digits_version": __version__,
-        "tensorflow_version": tf.__version__,
-        "source": {"file": keras_path.name, "sha256": source_sha},
-        "evaluation": {"source": evaluation.source, "size": len(evaluation), "keras_accuracy": keras_accuracy},
-    }
-    if entries:
-        report.manifest = out_dir / "manifest.json"
-        manifest_io.update(report.manifest, header, entries)
+        header = {
+            "edge_digits_version": __version__,
+            "tensorflow_version": tf.__version__,
+            "source": {"file": keras_path.name, "sha256": source_sha},
+            "evaluation": {"source": evaluation.source, "size": len(evaluation), "keras_accuracy": keras_accuracy},
+        }
+        if entries:
+            report.manifest = out_dir / "manifest.json"
+            manifest_io.commit(staging, out_dir, header, entries)
     return report
 
 

@@ -43,6 +43,7 @@ class CaptureSummary:
     stopped_by: str = "end of input"
     saved: Path | None = None
     lost_stream: bool = False
+    frames_announced: int | None = None  # set when a video file ended before the frame count in its header
 
     def line(self) -> str:
         if not self.ms:
@@ -80,6 +81,14 @@ def open_camera(index: int | str) -> cv2.VideoCapture:
     return cv2.VideoCapture(index)
 
 
+class _EndedEarly(Exception):
+    """A video file that ends before the frame count its header announces (truncated or damaged)."""
+
+    def __init__(self, read: int, announced: int):
+        super().__init__(f"end of input: the file ended early, {read} of {announced} announced frames read")
+        self.read, self.announced = read, announced
+
+
 def file_frames(source: Path, realtime: bool = False) -> Iterator[np.ndarray]:
     """Frames from a video file, one image file, or a folder of images (sorted by name).
 
@@ -104,11 +113,15 @@ def file_frames(source: Path, realtime: bool = False) -> Iterator[np.ndarray]:
         cap.release()
         raise BadInput(f"{source}: not a readable video or image")
     fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+    announced, read = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), 0
     try:
         while True:
             ok, frame = cap.read()
             if not ok:
+                if read < announced:
+                    raise _EndedEarly(read, announced)
                 return
+            read += 1
             if realtime:
                 pace(fps)
             yield frame
@@ -227,6 +240,10 @@ def run_capture(
         except StreamLost as lost:
             summary.stopped_by = str(lost)
             summary.lost_stream = True
+        except _EndedEarly as early:
+            summary.stopped_by, summary.frames_announced = str(early), early.announced
+            if json_lines:
+                emit(json.dumps({"ended_early": True, "frames_read": early.read, "frames_announced": early.announced}))
         finally:
             close = getattr(frames, "close", None)
             if close is not None:

@@ -12,8 +12,10 @@ some seeds and measure on another.
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -289,45 +291,56 @@ def render_photo(digits: list[np.ndarray], labels: list[int], rng: np.random.Gen
     return Photo(image, "".join(str(int(v)) for v in labels), boxes)
 
 
-def make_photos(images: np.ndarray, labels: np.ndarray, count: int, seed: int = 0,
+def iter_photos(images: np.ndarray, labels: np.ndarray, count: int, seed: int = 0,
                 digits_per_photo: tuple[int, int] = (1, 1),
-                size: tuple[int, int] = (640, 480)) -> list[Photo]:
-    """`count` photographs, deterministic by seed, of digits drawn from images/labels.
+                size: tuple[int, int] = (640, 480)) -> Iterator[Photo]:
+    """`count` photographs, one at a time (a caller writing them to disk never holds them all).
 
-    Each photo shows between digits_per_photo[0] and digits_per_photo[1] digits (inclusive).
+    Deterministic by seed; each photo shows between digits_per_photo[0] and digits_per_photo[1]
+    digits (inclusive).
     """
     lo, hi = digits_per_photo
     if not 1 <= lo <= hi:
         raise ValueError(f"digits_per_photo must be (lo, hi) with 1 <= lo <= hi, not {digits_per_photo}")
     rng = np.random.default_rng(seed)
-    photos = []
     for _ in range(count):
         n = int(rng.integers(lo, hi + 1))
         idx = rng.integers(0, len(images), n)
-        photos.append(render_photo([images[i] for i in idx], [int(labels[i]) for i in idx], rng, size))
-    return photos
+        yield render_photo([images[i] for i in idx], [int(labels[i]) for i in idx], rng, size)
+
+
+def make_photos(images: np.ndarray, labels: np.ndarray, count: int, seed: int = 0,
+                digits_per_photo: tuple[int, int] = (1, 1),
+                size: tuple[int, int] = (640, 480)) -> list[Photo]:
+    """`count` photographs as a list (see iter_photos)."""
+    return list(iter_photos(images, labels, count, seed, digits_per_photo, size))
 
 
 _FOURCC = {".avi": "MJPG", ".mp4": "mp4v"}
 
 
-def write_video(photos: list[Photo], path: str, fps: float = 30.0) -> None:
-    """Write the photos as video frames (MJPG .avi or mp4v .mp4), atomically."""
+def write_video(photos: Iterable[Photo], path: str, fps: float = 30.0) -> None:
+    """Write the photos as video frames (MJPG .avi or mp4v .mp4), atomically, one frame at a time."""
     suffix = os.path.splitext(path)[1].lower()
     if suffix not in _FOURCC:
         raise ValueError(f"video path must end in .avi or .mp4, not {path!r}")
-    if not photos:
+    photos = iter(photos)
+    first = next(photos, None)
+    if first is None:
         raise ValueError("no photos to write")
-    height, width = photos[0].image.shape[:2]
+    height, width = first.image.shape[:2]
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".video.", suffix=suffix, dir=folder)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a video is an ordinary file like the JPEGs
     try:
         writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*_FOURCC[suffix]), fps, (width, height))
         if not writer.isOpened():
             raise OSError(f"OpenCV cannot write {suffix} video here")
         try:
-            for photo in photos:
+            for photo in itertools.chain([first], photos):
                 frame = photo.image
                 if frame.shape[:2] != (height, width):
                     frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from edge_digits.errors import BadInput
+
 WORK_SIDE = 1000  # longest side processed; larger frames are downscaled first ...
 SMALL_SIDE = 400  # ... and smaller ones than this upscaled 2×
 MAX_DIGIT_ASPECT = 1.1  # a digit is at most this many times wider than tall (a wide 0 or 2)
@@ -559,11 +561,22 @@ def normalise_digit(mask_or_ink: np.ndarray) -> np.ndarray:
     return out
 
 
+def _checked_frame(frame) -> np.ndarray:
+    """The frame as an array, or BadInput (one line) when it cannot be an image at all."""
+    try:
+        frame = np.asarray(frame)
+    except (ValueError, TypeError) as exc:
+        raise BadInput(f"frame is not an image array: {exc}") from None
+    if frame.dtype.kind not in "biuf":
+        raise BadInput(f"frame must hold numbers (bool, integer or float), not {frame.dtype}")
+    if frame.ndim not in (2, 3) or (frame.ndim == 3 and frame.shape[2] not in (1, 3, 4)):
+        raise BadInput(f"frame must be grey (H, W) or colour (H, W, 1/3/4), not shape {frame.shape}")
+    return frame
+
+
 def find_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = None) -> list[DigitCrop]:
     """Every digit in a BGR, BGRA, or grey (uint8 or uint16) frame, ordered left to right."""
-    frame = np.asarray(frame)
-    if frame.ndim < 2:
-        raise ValueError(f"frame must be an image array, not shape {frame.shape}")
+    frame = _checked_frame(frame)
     ox, oy = 0, 0
     if roi is not None:
         rx, ry, rw, rh = (int(v) for v in roi)

@@ -189,20 +189,53 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
 
 
 def image_files(paths: list[str | os.PathLike]) -> list[Path]:
-    """Files to read: the given files, and the image files inside the given folders (sorted)."""
+    """Files to read: the given files, and the files directly inside the given folders (sorted).
+
+    Subfolders are not searched (pass them too, or a shell glob); a folder with no files in it
+    is a BadInput, so an empty folder never passes as a successful run that read nothing.
+    """
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith(".")))
+            entries = [f for f in p.iterdir() if not f.name.startswith(".")]
+            files = sorted(f for f in entries if f.is_file())
+            if not files:
+                note = " (only subfolders, which are not searched)" if entries else " (empty folder)"
+                raise BadInput(f"{p}: no image files{note}")
+            out.extend(files)
         else:
             out.append(p)
     return out
 
 
-def save_crops(reading: Reading, folder: str | os.PathLike) -> list[Path]:
-    """Write the 28×28 model inputs as `<stem>_<i>_<label>.png` for inspection."""
+def crop_stems(files: list[Path]) -> dict[Path, str]:
+    """A distinct file-name stem per image for `--save-crops`, so no crop overwrites another.
+
+    The stem is the image's path below the folder all the images share, with `/` as `_`
+    (`a/photo1.jpg` and `b/photo1.jpg` give `a_photo1` and `b_photo1`); names that still
+    collide (`x.jpg` and `x.png`) get `-2`, `-3`, ...
+    """
+    resolved = [f.resolve() for f in files]
+    common = Path(os.path.commonpath([r.parent for r in resolved])) if resolved else Path("/")
+    stems: dict[Path, str] = {}
+    used: set[str] = set()
+    for path, full in zip(files, resolved):
+        if path in stems:
+            continue
+        stem = "_".join(full.relative_to(common).with_suffix("").parts) or "frame"
+        name, n = stem, 1
+        while name in used:
+            n += 1
+            name = f"{stem}-{n}"
+        used.add(name)
+        stems[path] = name
+    return stems
+
+
+def save_crops(reading: Reading, folder: str | os.PathLike, stem: str | None = None) -> list[Path]:
+    """Write the 28×28 model inputs as `<stem>_<i>_<label>.png` for inspection (stem: see crop_stems)."""
     folder = Path(folder)
-    stem = Path(reading.source).stem or "frame"
+    stem = stem or Path(reading.source).stem or "frame"
     written = []
     for i, (crop, digit) in enumerate(zip(reading.crops, reading.digits)):
         target = folder / f"{stem}_{i}_{digit.label}.png"

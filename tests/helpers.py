@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from click.testing import CliRunner, Result
 
 from edge_digits.cli import main
@@ -22,3 +25,16 @@ def one_line_error(result: Result) -> str:
     errors = [line for line in err.splitlines() if line.startswith("Error: ")]
     assert len(errors) == 1 and err.splitlines()[-1] == errors[0], err
     return errors[0]
+
+
+def peak_rss_mb(*args: str) -> tuple[float, str]:
+    """Run `edge-digits ARGS` in a fresh interpreter; its peak RSS in MB and its output."""
+    # VmHWM, not ru_maxrss: ru_maxrss keeps the parent's high-water mark across fork + exec.
+    code = ("import sys\nfrom edge_digits.cli import main\n"
+            "try:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code\n"
+            "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]\n"
+            "print('PEAK', hwm.split()[1])\n")
+    proc = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    peak_kb = int(proc.stdout.rsplit("PEAK ", 1)[1])
+    return peak_kb / 1024, proc.stdout

@@ -121,3 +121,60 @@ def test_bad_inputs_are_one_line_errors(tmp_path, tiny_model_path):
         assert result.exit_code == 2, (args, result.output)
         assert expected in one_line_error(result), args
         assert not list(out.glob("*.tflite")) if out.exists() else True
+
+
+# ---------------------------------------------------------------- issue 13: interruptions
+
+
+@pytest.fixture(scope="module")
+def other_model(tmp_path_factory, tiny_model_path):
+    """The tiny model with a shifted output bias: every converted file differs from the tiny model's."""
+    from edge_digits.train.keras_io import load_model, save_model
+
+    model = load_model(tiny_model_path)
+    weights = model.get_weights()
+    weights[-1] = weights[-1] + 0.01
+    model.set_weights(weights)
+    return save_model(model, tmp_path_factory.mktemp("other") / "other.keras")
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_interrupted_convert_leaves_models_and_manifest_consistent(signame, tmp_path, converted, other_model,
+                                                                    eval_csv):
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "models"
+    shutil.copytree(converted[0], out)  # a previous conversion: four models and their manifest
+    proc = subprocess.Popen([sys.executable, "-m", "edge_digits", "convert", "--model", str(other_model),
+                             "--float32", "--int8", "--calibration-samples", "50", "--eval-csv", str(eval_csv),
+                             "--out", str(out), "--name", "digits"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 240
+    # Wait until the new int8 file is being verified: the float32 one is finished by then.
+    while not [p for p in out.rglob("*digits_int8*") if p != out / "digits_int8.tflite"]:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    proc.send_signal(getattr(signal, signame))
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == {"SIGINT": 1, "SIGTERM": 143}[signame], err  # click's "Aborted!" for Ctrl-C
+    assert "Traceback" not in err.decode()
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in converted[0].iterdir())  # no temp files
+    manifest = json.loads((out / "manifest.json").read_text())
+    for model in out.glob("*.tflite"):
+        Classifier(model)  # raises when the manifest's sha256 contradicts the file
+        if model.name in manifest["models"]:
+            assert manifest["models"][model.name]["sha256"] == sha256_of(model)
+
+
+def test_rejected_convert_leaves_no_empty_out_folder(tmp_path, tiny_model_path):
+    bad_csv = tmp_path / "bad.csv"
+    bad_csv.write_text("1,2,3\n")
+    for args in (["--model", tiny_model_path, "--calibration-csv", bad_csv], ["--model", tmp_path / "no.keras"]):
+        result = cli("convert", *args, "--out", tmp_path / "new" / "models")
+        assert result.exit_code == 2
+        one_line_error(result)
+        assert not (tmp_path / "new" / "models").exists()

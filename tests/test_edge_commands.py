@@ -256,13 +256,19 @@ def test_classify_never_imports_tensorflow(int8_model, photo_dir):
     assert "HEAVY []" in proc.stdout
 
 
-def test_edge_only_install_runs_classify_and_capture(int8_model, photo_dir, video, tmp_path):
+def _edge_python() -> Path:
     """`.venv-edge` holds `pip install .[edge]` from a wheel: no TensorFlow, no pandas."""
     python = Path(os.environ.get("EDGE_DIGITS_EDGE_PYTHON", ROOT / ".venv-edge" / "bin" / "python"))
     if not python.exists():
         if os.environ.get("CI"):
             pytest.fail(f"{python} missing: `make test` builds it")
         pytest.skip(f"{python} missing: run `make test`")
+    return python
+
+
+def test_edge_only_install_runs_classify_and_capture(int8_model, photo_dir, video, tmp_path):
+    """`.venv-edge` holds `pip install .[edge]` from a wheel: no TensorFlow, no pandas."""
+    python = _edge_python()
     check = subprocess.run([str(python), "-c", "import importlib.util as u; "
                             "print([m for m in ('tensorflow','keras','pandas','matplotlib') if u.find_spec(m)])"],
                            capture_output=True, text=True, cwd=tmp_path)
@@ -283,3 +289,122 @@ def test_edge_only_install_runs_classify_and_capture(int8_model, photo_dir, vide
     where = subprocess.run([str(python), "-c", "from edge_digits.paths import default_model; print(default_model())"],
                            capture_output=True, text=True, cwd=tmp_path)
     assert "site-packages" in where.stdout and where.stdout.strip().endswith("digits_int8.tflite")
+
+
+# ---------------------------------------------------------------- issue 13: reliability
+
+
+def test_edge_commands_print_no_runtime_chatter(int8_model, photo_dir, tmp_path):
+    """LiteRT's `INFO: Created TensorFlow Lite XNNPACK delegate for CPU.` came on every run."""
+    run = subprocess.run(_edge_digits(Path(sys.executable)) + ["classify", "--model", str(int8_model),
+                         str(photo_dir / "photo0.jpg")], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert run.returncode == 0 and run.stderr == ""
+    assert run.stdout.startswith(f"{photo_dir / 'photo0.jpg'}: ")
+
+
+def test_wrong_output_shape_is_blamed_on_the_output(tmp_path, photo_dir):
+    import keras
+    import tensorflow as tf
+
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(5)])
+    (tmp_path / "five.tflite").write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    result = cli("classify", "--model", tmp_path / "five.tflite", photo_dir / "photo0.jpg")
+    assert result.exit_code == 2
+    assert one_line_error(result) == (
+        f"Error: {tmp_path / 'five.tflite'}: output shape [1, 5] is not [N, 10] (one score per digit)")
+
+
+def test_model_missing_from_its_manifest_gets_a_warning(tmp_path, int8_model, photo_dir):
+    import shutil
+
+    shutil.copy(int8_model, tmp_path / "renamed.tflite")
+    shutil.copy(int8_model.parent / "manifest.json", tmp_path / "manifest.json")
+    result = cli("classify", "--model", tmp_path / "renamed.tflite", photo_dir / "photo0.jpg")
+    assert result.exit_code == 0
+    assert result.stderr == (f"Warning: renamed.tflite is not listed in {tmp_path / 'manifest.json'}: "
+                             "its sha256 was not checked\n")
+
+
+def test_edge_only_install_names_the_extra_for_training_commands(tmp_path, tiny_model_path, eval_csv):
+    python = _edge_python()
+    expected = "Error: `edge-digits {}` needs the training extra: pip install 'edge-digits[train]'\n"
+    for args, command in [
+        (["data", "info", str(eval_csv)], None),
+        (["train", "--epochs", "1"], "train"),
+        (["convert", "--model", str(tiny_model_path)], "convert"),
+        (["predict", "--model", str(tiny_model_path), "--csv", str(eval_csv), "--out", "s.csv"], "predict"),
+        (["evaluate", "--model", str(tiny_model_path)], "evaluate"),
+    ]:
+        run = subprocess.run(_edge_digits(python) + args, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+        assert run.returncode == 2, (args, run.stderr)
+        if command is None:
+            assert run.stderr == "Error: reading CSV files needs the training extra: pip install 'edge-digits[train]'\n"
+        else:
+            assert run.stderr == expected.format(command), args
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_classify_empty_folder_or_only_subfolders_says_so_exit_2(tmp_path, int8_model, photos):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nested = tmp_path / "nested"
+    (nested / "inner").mkdir(parents=True)
+    cv2.imwrite(str(nested / "inner" / "photo.jpg"), photos[0].image)
+    for folder, note in ((empty, "empty folder"), (nested, "only subfolders, which are not searched")):
+        result = cli("classify", "--model", int8_model, folder)
+        assert result.exit_code == 2 and result.stdout == ""
+        assert one_line_error(result) == f"Error: {folder}: no image files ({note})"
+        result = cli("capture", "--model", int8_model, "--source", folder)
+        assert result.exit_code == 2 and one_line_error(result) == f"Error: {folder}: no image files ({note})"
+
+
+def test_save_crops_never_overwrites_crops_of_images_with_the_same_name(tmp_path, int8_model, photos):
+    for folder, photo in (("a", photos[0]), ("b", photos[1])):
+        (tmp_path / folder).mkdir()
+        cv2.imwrite(str(tmp_path / folder / "photo001.jpg"), photo.image)
+    cv2.imwrite(str(tmp_path / "a" / "photo001.png"), photos[2].image)
+    result = cli("classify", "--model", int8_model, "--json", "--save-crops", tmp_path / "crops",
+                 tmp_path / "a", tmp_path / "b")
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    expected = {f"{stem}_{i}_{d['label']}.png"
+                for stem, r in zip(["a_photo001", "a_photo001-2", "b_photo001"], records)
+                for i, d in enumerate(r["digits"])}
+    assert sorted(p.name for p in (tmp_path / "crops").iterdir()) == sorted(expected)
+    assert len(expected) == sum(len(r["digits"]) for r in records) > 0
+
+
+def test_truncated_video_reports_frames_read_against_announced(tmp_path, video, int8_model, photos):
+    data = video.read_bytes()
+    truncated = tmp_path / "truncated.avi"
+    truncated.write_bytes(data[: len(data) * 4 // 10])
+    announced = len(photos) * 3
+    cap = cv2.VideoCapture(str(truncated))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == announced  # the header still says so
+    run = subprocess.run(_edge_digits(Path(sys.executable)) + [
+        "capture", "--source", str(truncated), "--model", str(int8_model), "--json", "--headless"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    *frames, last = [json.loads(line) for line in run.stdout.splitlines()]
+    read = len(frames)
+    assert 0 < read < announced and [f["frame"] for f in frames] == list(range(read))
+    assert last == {"ended_early": True, "frames_read": read, "frames_announced": announced}
+    (summary,) = run.stderr.splitlines()  # no FFmpeg lines about the damaged stream before it
+    assert summary.startswith(f"{read} frames, ") and summary.endswith(
+        f"stopped by end of input: the file ended early, {read} of {announced} announced frames read")
+
+
+def test_capture_killed_mid_save_leaves_a_temp_video_the_next_run_removes(tmp_path, video, int8_model):
+    out = tmp_path / "out.avi"
+    proc = subprocess.Popen(_edge_digits(Path(sys.executable)) + [
+        "capture", "--source", str(video), "--model", str(int8_model), "--json", "--save", str(out), "--headless"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    for frame in range(3):  # the video is open once the first frame is written
+        assert json.loads(proc.stdout.readline())["frame"] == frame
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert [p.name.startswith(".out.") for p in tmp_path.iterdir()] == [True]  # nothing can finish a SIGKILLed file
+    result = cli("capture", "--source", video, "--model", int8_model, "--max-frames", "2", "--save", out)
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["out.avi"]
+    assert int(cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FRAME_COUNT)) == 2

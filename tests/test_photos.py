@@ -113,3 +113,23 @@ def test_write_video_rejects_unknown_suffix(tmp_path, digits):
     with pytest.raises(ValueError):
         write_video([], str(tmp_path / "clip.avi"))
     assert os.listdir(tmp_path) == []
+
+
+def test_data_photos_streams_to_disk_with_ordinary_file_modes(tmp_path):
+    """Peak memory does not grow with --count (it grew ~0.93 MB a photo), and the video is 0644 like the JPEGs."""
+    from tests.helpers import peak_rss_mb
+
+    peaks = {}
+    for count in (5, 125):
+        out = tmp_path / str(count)
+        peaks[count], stdout = peak_rss_mb("data", "photos", "--out", out, "--count", count, "--seed", 3,
+                                           "--video", out / "clip.avi")
+        assert stdout.startswith(f"{count} photographs in {out} (true digits in the file names)\nvideo: ")
+        files = sorted(os.listdir(out))
+        assert len(files) == count + 1 and files[0] == "clip.avi"
+        umask = os.umask(0)
+        os.umask(umask)
+        assert {(out / f).stat().st_mode & 0o777 for f in files} == {0o666 & ~umask}
+    assert peaks[125] - peaks[5] < 40, peaks
+    first = sorted(os.listdir(tmp_path / "125"))[:6]
+    assert first == sorted(os.listdir(tmp_path / "5"))  # same seed, same photos, in the same order

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
@@ -139,3 +142,82 @@ def test_train_command_writes_its_outputs(tmp_path):
     assert "validation per class" in result.stdout
     for name in ("model.keras", "history.json", "history.png", "confusion.png"):
         assert (out / name).is_file()
+
+
+def _user_run(*args, cwd) -> subprocess.CompletedProcess:
+    """`edge-digits ARGS` as a user runs it: a fresh process, no TF_CPP_MIN_LOG_LEVEL of ours."""
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    return subprocess.run([sys.executable, "-m", "edge_digits", *map(str, args)], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=300)
+
+
+def test_training_side_errors_are_exactly_one_line(tmp_path):
+    """No absl/oneDNN start-up lines before `Error:` (they were printed on every TensorFlow import)."""
+    (tmp_path / "text.keras").write_text("not a zip")
+    run = _user_run("evaluate", "--model", tmp_path / "text.keras", cwd=tmp_path)
+    assert run.returncode == 2
+    assert run.stderr == f"Error: {tmp_path / 'text.keras'}: not a Keras archive (.keras zip file)\n"
+    run = _user_run("train", "--train-csv", tmp_path / "missing.csv", "--epochs", "1", cwd=tmp_path)
+    assert run.returncode == 2
+    assert run.stderr == f"Error: {tmp_path / 'missing.csv'}: no such file\n"
+
+
+def test_lambda_refusal_and_wrong_output_are_complete_one_liners(tmp_path):
+    import keras
+
+    lam = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Lambda(lambda x: x * 2),
+                            keras.layers.Flatten(), keras.layers.Dense(10)])
+    lam.save(tmp_path / "lambda.keras")
+    result = cli("evaluate", "--model", tmp_path / "lambda.keras")
+    assert result.exit_code == 2
+    assert one_line_error(result) == (
+        f"Error: {tmp_path / 'lambda.keras'}: refused: it contains a Lambda layer (Python code), which Keras safe "
+        "mode does not run; rebuild the model without Lambda layers, or load it yourself with safe_mode=False if "
+        "you trust where it came from")
+    five = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(5)])
+    five.save(tmp_path / "five.keras")
+    result = cli("evaluate", "--model", tmp_path / "five.keras")
+    assert result.exit_code == 2
+    assert one_line_error(result) == (
+        f"Error: {tmp_path / 'five.keras'}: model output shape (None, 5) is not (None, 10) (one score per digit)")
+
+
+def test_interrupted_train_never_mixes_two_runs_outputs(tmp_path):
+    """SIGINT while the outputs are being saved: the folder holds one run's set, never parts of two."""
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    out.mkdir()
+    names = ("model.keras", "history.json", "history.png", "confusion.png")
+    for name in names:
+        (out / name).write_bytes(b"OLD")
+    proc = subprocess.Popen([sys.executable, "-m", "edge_digits", "train", "--limit", "600", "--epochs", "1",
+                             "--batch-size", "64", "--no-augment", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def new_model_saved() -> bool:
+        try:
+            return any(p.read_bytes() != b"OLD" for p in out.rglob("model.keras"))
+        except OSError:  # a temp file vanished while we looked
+            return False
+
+    deadline = time.monotonic() + 240
+    while not new_model_saved():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=120)
+    assert sorted(p.name for p in out.iterdir()) == sorted(names)  # no temp files or folders left
+    old = [name for name in names if (out / name).read_bytes() == b"OLD"]
+    assert old in ([], list(names)), f"mixed runs: {old} are the previous run's"
+
+
+def test_a_run_without_validation_removes_the_previous_confusion_matrix(tmp_path, tiny_run):
+    from edge_digits.train.fit import TrainConfig, TrainResult, write_outputs
+
+    (tmp_path / "confusion.png").write_bytes(b"OLD")
+    paths = write_outputs(TrainResult(tiny_run.model, tiny_run.history, 1), TrainConfig(validation_split=0), tmp_path)
+    assert set(paths) == {"model", "history", "history_plot"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["history.json", "history.png", "model.keras"]

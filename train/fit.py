@@ -16,7 +16,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from edge_digits.atomic import write_text
+from edge_digits.atomic import move_in, staging_dir, write_text
 from edge_digits.data import Digits
 
 from . import augment, distribute, plots
@@ -216,19 +216,30 @@ def per_class_table(labels: np.ndarray, predicted: np.ndarray) -> str:
     return "\n".join(lines)
 
 
+OUTPUT_NAMES = {"model": "model.keras", "history": "history.json", "history_plot": "history.png",
+                "confusion": "confusion.png"}
+
+
 def write_outputs(result: TrainResult, config: TrainConfig, out_dir: str | os.PathLike) -> dict[str, Path]:
-    """model.keras, history.json, history.png and (with validation) confusion.png."""
+    """model.keras, history.json, history.png and (with validation) confusion.png, as one set.
+
+    They are written into a staging folder and moved in together (Ctrl-C and SIGTERM wait for
+    the move), so the folder never mixes two runs' files: an interrupted save leaves the previous
+    set whole, and a run without validation removes the previous run's confusion.png.
+    """
     out = Path(out_dir)
-    paths = {"model": save_model(result.model, out / "model.keras")}
     record = {"config": asdict(config), "best_epoch": result.best_epoch, "epochs": result.history}
     if result.distribution is not None:
         record["distribution"] = result.distribution
-    paths["history"] = out / "history.json"
-    write_text(paths["history"], json.dumps(record, indent=2) + "\n")
-    paths["history_plot"] = out / "history.png"
-    plots.plot_history(result.history, paths["history_plot"])
-    if result.val_labels is not None:
-        paths["confusion"] = out / "confusion.png"
-        plots.plot_confusion(result.val_labels, result.val_predicted, paths["confusion"])
+    with staging_dir(out, "train") as staging:
+        save_model(result.model, staging / OUTPUT_NAMES["model"])
+        write_text(staging / OUTPUT_NAMES["history"], json.dumps(record, indent=2) + "\n")
+        plots.plot_history(result.history, staging / OUTPUT_NAMES["history_plot"])
+        if result.val_labels is not None:
+            plots.plot_confusion(result.val_labels, result.val_predicted, staging / OUTPUT_NAMES["confusion"])
+        made = [key for key, name in OUTPUT_NAMES.items() if (staging / name).is_file()]
+        move_in(staging, out, [OUTPUT_NAMES[k] for k in made],
+                remove=[name for key, name in OUTPUT_NAMES.items() if key not in made])
+    paths = {key: out / OUTPUT_NAMES[key] for key in made}
     result.outputs = paths
     return paths
