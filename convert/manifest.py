@@ -44,9 +44,15 @@ def model_entry(model_file: Path, fmt: str, verification: dict, calibration: dic
 
 
 def update(path: Path, header: dict, entries: dict[str, dict]) -> dict:
-    """Merge new entries into the manifest (other files' entries are kept) and write it atomically."""
+    """Merge new entries into the manifest (other files' entries are kept) and write it atomically.
+
+    The header (source, evaluation, versions) describes the folder's first .keras model: a
+    second model converted into the same folder (models/digits_micro.keras beside
+    digits.keras) keeps it, and its entries name their own source (`source_file`).
+    """
     manifest = read(path)
-    manifest.update(header)
+    if header and manifest.get("source", {}).get("file") in (None, header["source"]["file"]):
+        manifest.update(header)
     manifest["models"].update(entries)
     write_text(path, json.dumps(manifest, indent=2, sort_keys=False) + "\n")
     return manifest

@@ -110,7 +110,7 @@ def convert_all(
             else:
                 tmp.unlink()  # keep the previous good file of that name
         if passed:
-            entries[target.name] = {**entry, "source_sha256": source_sha}
+            entries[target.name] = {**entry, "source_file": keras_path.name, "source_sha256": source_sha}
         report.results.append(Converted(fmt, target, len(flatbuffer), checked, passed))
 
     header = {

@@ -21,7 +21,7 @@ from edge_digits.data import Digits
 
 from . import augment, distribute, plots
 from .keras_io import save_model
-from .model import build_model, make_optimizer
+from .model import build, make_optimizer
 
 
 @dataclass
@@ -38,6 +38,7 @@ class TrainConfig:
     validation_split: float = 0.1
     limit: int | None = None
     seed: int = 0
+    arch: str = "seed"  # train/model.py ARCHITECTURES: seed (default) or micro
 
 
 @dataclass
@@ -166,7 +167,7 @@ def fit(digits: Digits, config: TrainConfig, verbose: int | None = None, strateg
     steps = math.ceil(len(train_set) / config.batch_size)
 
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        model = build_model()
+        model = build(config.arch)
         compile_model(model, config, steps)
     if strategy is not None:
         distribute.patch_keras(model, strategy)
