@@ -111,7 +111,7 @@ def data_photos(out_dir: Path, count: int, digits_range: tuple[int, int], seed: 
 @click.option("--limit", type=click.IntRange(min=10), help="Use the first N rows only.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--arch", type=click.Choice(["seed", "micro"]), default="seed", show_default=True,
-              help="seed: the notebook's CNN; micro: a 29k-parameter CNN for microcontrollers (TFLite Micro).")
+              help="seed: the notebook's CNN; micro: a 34k-parameter CNN for microcontrollers (TFLite Micro).")
 @click.option("--strategy", type=click.Choice(["auto", "one-device", "mirrored", "multi-worker"]), default="auto",
               show_default=True,
               help="auto: multi-worker if --workers/TF_CONFIG describe a cluster, mirrored on 2+ GPUs, else one "
@@ -310,11 +310,12 @@ def _int_list(_ctx, _param, value: str) -> list[int]:
 @click.option("--pipeline-frames", type=click.IntRange(min=0), default=300, show_default=True)
 @click.option("--no-onnx", is_flag=True, help="Skip the ONNX Runtime peer.")
 @click.option("--no-cold-start", is_flag=True)
+@click.option("--no-tflm", is_flag=True, help="Skip the TFLite Micro section (int8 models run in TFLM).")
 @click.option("--json", "json_file", type=EXISTING, help="Write the results as JSON (README contract).")
 @click.option("--plot", "plot_file", type=EXISTING, help="PNG: latency per model, accuracy against size.")
 @click.option("--min-accuracy", type=click.FloatRange(0, 1), help="Fail when any model's accuracy is below this.")
 def benchmark(keras_path, tflite_paths, test_csv, limit, threads, runtimes, warmup, runs, keras_runs, photos,
-              pipeline_frames, no_onnx, no_cold_start, json_file, plot_file, min_accuracy) -> None:
+              pipeline_frames, no_onnx, no_cold_start, no_tflm, json_file, plot_file, min_accuracy) -> None:
     """Latency and accuracy of Keras vs TFLite float32 / int8 / dynamic / float16, side by side."""
     from edge_digits.benchmarks.report import plot, table, write_json
     from edge_digits.benchmarks.suite import FORMATS, BenchConfig, run_benchmark
@@ -329,14 +330,15 @@ def benchmark(keras_path, tflite_paths, test_csv, limit, threads, runtimes, warm
         models = {}
         for path in tflite_paths:
             fmt = next((f for f in FORMATS if path.stem.endswith(f)), path.stem)
-            models[fmt] = path
+            models["micro-int8" if "micro" in path.stem and fmt == "int8" else fmt] = path
     else:
         models = {f: keras_path.parent / f"{keras_path.stem}_{f}.tflite" for f in FORMATS}
+        models["micro-int8"] = keras_path.parent / "digits_micro_int8.tflite"  # the shipped micro model
         models = {f: p for f, p in models.items() if p.is_file()}
     test = load_digits(test_csv, "test", need_labels=True).head(limit)
     config = BenchConfig(keras_path, models, test, threads=threads, runtimes=runtimes.split(","), warmup=warmup,
                          runs=runs, keras_runs=keras_runs, photos=photos, pipeline_frames=pipeline_frames,
-                         cold_start=not no_cold_start, onnx=not no_onnx)
+                         cold_start=not no_cold_start, onnx=not no_onnx, tflm=not no_tflm)
     document = run_benchmark(config, log=lambda msg: click.echo(msg, err=True))
     click.echo(table(document))
     if json_file:

@@ -61,7 +61,7 @@ def test_micro_arch_is_small_and_cmsis_friendly():
     from edge_digits.train.model import build
 
     model = build("micro")
-    assert model.name == "digits_micro" and model.count_params() == 29_402
+    assert model.name == "digits_micro" and model.count_params() == 33_882
     assert build().name == "digits_cnn"  # the seed stays the default
     convs = [layer for layer in model.layers if type(layer).__name__ == "Conv2D"]
     assert [c.filters for c in convs] == [16, 32, 64] and all(c.kernel_size == (3, 3) for c in convs)
@@ -76,7 +76,7 @@ def test_convert_micro_writes_the_three_files_and_a_manifest_record(exported):
     assert micro["flash_bytes"] == model.stat().st_size
     assert micro["ops"] == ["CONV_2D", "MAX_POOL_2D", "RESHAPE", "FULLY_CONNECTED", "SOFTMAX"]
     assert micro["resolver"] == ["AddConv2D", "AddMaxPool2D", "AddReshape", "AddFullyConnected", "AddSoftmax"]
-    assert micro["macs_per_image"] == 1_840_320
+    assert micro["macs_per_image"] == 1_844_800
     measured = micro["arena_measured_bytes"]
     assert micro["arena_bytes"] == -(-(measured + max(1024, measured // 10)) // 16) * 16
     assert micro["arena_bytes"] <= 32 * 1024
@@ -91,7 +91,7 @@ def test_convert_micro_writes_the_three_files_and_a_manifest_record(exported):
     lines = result.stdout.splitlines()
     assert lines[-5] == (f"micro tiny_int8: {micro['flash_bytes']:,} bytes flash, arena {micro['arena_bytes']:,} "
                          f"bytes (measured {measured:,}), 5 ops (CONV_2D, MAX_POOL_2D, RESHAPE, FULLY_CONNECTED, "
-                         f"SOFTMAX), 1,840,320 MACs/image")
+                         f"SOFTMAX), 1,844,800 MACs/image")
     assert lines[-3:] == [f"wrote {out / name}" for name in ("tiny_int8.h", "tiny_int8.cc", "tiny_int8_ops.h")]
 
 
@@ -245,3 +245,30 @@ def test_macs_of_the_shipped_seed_model_by_hand():
     assert [o["op"] for o in counted["per_op"] if o["macs"]] == ["CONV_2D"] * 3 + ["FULLY_CONNECTED"] * 2
     assert count_macs(os.path.join(MODELS, "digits_float32.tflite"))["total"] == counted["total"]
     assert np.sum([o["macs"] for o in counted["per_op"]]) == counted["total"]
+
+
+def test_mcu_estimate_is_macs_times_cycles_over_clock():
+    from edge_digits.benchmarks.micro import estimate_ms
+
+    assert estimate_ms(1_844_800) == {"Cortex-M4 @ 168 MHz": round(1_844_800 * 2 / 168e3, 2),
+                                      "Cortex-M7 @ 216 MHz": round(1_844_800 / 216e3, 2)}
+
+
+def test_benchmark_has_a_tflm_section_for_the_micro_model(exported, tmp_path):
+    out, _ = exported
+    shutil.copy(out / "tiny_int8.tflite", tmp_path / "digits_micro_int8.tflite")
+    result = cli("benchmark", "--tflite", tmp_path / "digits_micro_int8.tflite", "--limit", "300", "--threads", "1",
+                 "--warmup", "2", "--runs", "5", "--photos", "0", "--pipeline-frames", "0", "--no-cold-start",
+                 "--no-onnx", "--json", tmp_path / "bench.json")
+    assert result.exit_code == 0, result.output
+    document = json.loads((tmp_path / "bench.json").read_text())
+    assert [r["name"] for r in document["results"]] == ["tflite-micro-int8"]
+    (row,) = document["tflm"]["rows"]
+    micro = json.loads((out / "manifest.json").read_text())["models"]["tiny_int8.tflite"]["micro"]
+    assert row["bit_exact"] and row["samples"] == 300 and row["mismatches"] == 0
+    assert (row["arena_bytes"], row["flash_bytes"], row["macs_per_image"]) == (
+        micro["arena_bytes"], micro["flash_bytes"], 1_844_800)
+    estimates = " ".join(f"{ms:>13.2f}" for ms in row["mcu_estimate_ms"].values())
+    assert (f"tflite-micro-int8     yes 300 {row['arena_bytes']:>9,} {row['arena_measured_bytes']:>9,} "
+            f"{row['flash_bytes']:>9,}   1,844,800 {100 * row['accuracy']:>8.2f}% {estimates}") in result.stdout
+    assert "* MCU ms is an estimate, not a measurement" in result.stdout
