@@ -65,8 +65,8 @@ release-model: $(STAMP)
 # The shipped micro model for microcontrollers: the micro architecture, same data, int8 only,
 # exported for TensorFlow Lite Micro with its checks (see models/MODEL_CARD.md, "Micro model").
 release-micro: $(STAMP)
-	$(BIN)/edge-digits train --arch micro --optimizer adam --learning-rate 0.002 --schedule cosine --epochs 60 \
-	    --validation-split 0 --seed 1 --out runs/release-micro
+	$(BIN)/edge-digits train --arch micro --optimizer adam --learning-rate 0.002 --schedule cosine --epochs 70 \
+	    --augment-strength 0.6 --validation-split 0 --seed 1 --out runs/release-micro
 	cp runs/release-micro/model.keras models/digits_micro.keras
 	$(BIN)/edge-digits convert --model models/digits_micro.keras --int8 --micro --max-arena 32768 \
 	    --calibration-samples 1000 --max-drop 0.05 --out models
