@@ -228,9 +228,12 @@ def evaluate(model_path: Path, csv_file: Path | None, errors_file: Path | None, 
               help="With --micro: export this existing int8 .tflite instead of converting a --model.")
 @click.option("--max-arena", type=click.IntRange(min=1), metavar="BYTES",
               help="With --micro: fail when the tensor arena (with its margin) is larger.")
+@click.option("--micro-samples", type=click.IntRange(min=1000), default=1000, show_default=True,
+              help="With --micro: held-out images TFLM must match LiteRT on.")
 def convert(model_path: Path | None, formats: tuple[str, ...], io_type: str, calibration_samples: int,
             calibration_csv: Path | None, eval_csv: Path | None, max_drop: float, out_dir: Path | None,
-            name: str | None, micro: bool, tflite_path: Path | None, max_arena: int | None) -> None:
+            name: str | None, micro: bool, tflite_path: Path | None, max_arena: int | None,
+            micro_samples: int) -> None:
     """Convert a .keras model to TFLite (default: --float32 --int8), verify each file, write a manifest."""
     from edge_digits.convert.pipeline import check_output_dir, convert_all
     from edge_digits.data import load_digits
@@ -240,7 +243,7 @@ def convert(model_path: Path | None, formats: tuple[str, ...], io_type: str, cal
     if tflite_path is not None:
         if not micro or formats:
             raise BadInput("--tflite exports an existing file for TFLite Micro: use it with --micro and no format flag")
-        _convert_micro(tflite_path, out_dir, name, eval_csv, max_arena)
+        _convert_micro(tflite_path, out_dir, name, eval_csv, max_arena, micro_samples)
         return
     out_dir = out_dir or model_path.parent
     check_output_dir(out_dir)
@@ -262,11 +265,11 @@ def convert(model_path: Path | None, formats: tuple[str, ...], io_type: str, cal
                           "(previous files of those names kept)")
     if micro:
         int8 = next(r.path for r in report.results if r.fmt == "int8")
-        _convert_micro(int8, out_dir, None, eval_csv, max_arena)
+        _convert_micro(int8, out_dir, None, eval_csv, max_arena, micro_samples)
 
 
 def _convert_micro(tflite_path: Path, out_dir: Path | None, name: str | None, eval_csv: Path | None,
-                   max_arena: int | None) -> None:
+                   max_arena: int | None, samples: int) -> None:
     """`convert --micro`: check an int8 .tflite with TFLite Micro, then write its C++ files."""
     from edge_digits.convert.micro import export_micro
     from edge_digits.convert.pipeline import check_output_dir
@@ -277,7 +280,7 @@ def _convert_micro(tflite_path: Path, out_dir: Path | None, name: str | None, ev
     out_dir = out_dir or tflite_path.parent
     check_output_dir(out_dir)
     evaluation = load_digits(eval_csv, "test", need_labels=True)
-    click.echo(export_micro(tflite_path, evaluation, out_dir, name, max_arena=max_arena).summary())
+    click.echo(export_micro(tflite_path, evaluation, out_dir, name, samples, max_arena).summary())
 
 
 # ---------------------------------------------------------------- benchmark
