@@ -234,7 +234,10 @@ def convert(model_path: Path | None, formats: tuple[str, ...], io_type: str, cal
             calibration_csv: Path | None, eval_csv: Path | None, max_drop: float, out_dir: Path | None,
             name: str | None, micro: bool, tflite_path: Path | None, max_arena: int | None,
             micro_samples: int) -> None:
-    """Convert a .keras model to TFLite (default: --float32 --int8), verify each file, write a manifest."""
+    """Convert a .keras model to TFLite (default: --float32 --int8), verify each file, write a manifest.
+
+    --micro also exports the int8 file for TensorFlow Lite Micro (or --tflite F.tflite --micro alone).
+    """
     from edge_digits.convert.pipeline import check_output_dir, convert_all
     from edge_digits.data import load_digits
 
