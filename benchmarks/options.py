@@ -33,6 +33,7 @@ class BenchOptions:
         own = {name: flags.pop(name) for name in _OWN if name in flags}
         flags["peers"] = not flags.pop("no_peers", False)
         flags["cold_start"] = not flags.pop("no_cold_start", False)
+        flags["tflm"] = not flags.pop("no_tflm", False)
         if "runtimes" in flags:
             flags["runtimes"] = flags["runtimes"].split(",")
         return cls(**own, settings=flags)

@@ -43,6 +43,9 @@ def table(document: dict) -> str:
     lines.extend(speedups(results))
     lines.extend(same_precision(results))
     lines.extend(floor_lines(document))
+    from .micro import lines as tflm_lines  # hook: the TFLite Micro section, when the run has one
+
+    lines.extend(tflm_lines(document))
     for key, fmt in (
         ("pipeline", "capture pipeline ({model}, {threads} thread, {frames} frames 640x480): {fps} frames/s, "
                      "p50 {ms_p50} ms/frame"),

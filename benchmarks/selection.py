@@ -26,8 +26,9 @@ class ModelSet:
 
 
 def tflite_format(path: Path) -> str:
-    """The format a file name ends with (digits_int8.tflite → int8), else its stem."""
-    return next((f for f in FORMATS if path.stem.endswith(f)), path.stem)
+    """The format a file name ends with (digits_int8.tflite → int8; the micro model → micro-int8), else its stem."""
+    fmt = next((f for f in FORMATS if path.stem.endswith(f)), path.stem)
+    return "micro-int8" if fmt == "int8" and "micro" in path.stem else fmt
 
 
 def check_tflite(path: Path) -> str | None:
@@ -59,6 +60,7 @@ def select_models(keras_path: Path | None, tflite_paths: Sequence[Path], skip_fa
     if not tflite_paths:
         assert keras_path is not None
         found = {f: keras_path.parent / f"{keras_path.stem}_{f}.tflite" for f in FORMATS}
+        found["micro-int8"] = keras_path.parent / "digits_micro_int8.tflite"  # the shipped micro model
         models.tflite = {f: p for f, p in found.items() if p.is_file()}
         return models
     for path in tflite_paths:

@@ -51,6 +51,7 @@ class BenchConfig:
     seed: int = 7
     reference: str = ""  # the table header's line about the Keras reference
     failed: dict[str, str] = field(default_factory=dict)  # named files that cannot run (--skip-failures)
+    tflm: bool = True  # the TFLite Micro section (benchmarks/micro.py) for every int8 model
 
 
 def machine_info() -> dict:
@@ -331,6 +332,13 @@ def _run(config: BenchConfig, work: Path, log) -> dict:
     if photos is not None:
         document["photos"] = {"count": len(photos.texts), "digits_found": int(sum(photos.counts)),
                               "digits_true": int(sum(len(t) for t in photos.texts))}
+    if config.tflm:  # hook: benchmarks/micro.py adds the TFLite Micro section
+        from .micro import tflm_section
+
+        int8 = {f"tflite-{fmt}": path for fmt, path in config.tflite_models.items() if fmt.endswith("int8")}
+        if int8:
+            log(f"TFLite Micro on {', '.join(p.name for p in int8.values())} ...")
+            document["tflm"] = tflm_section(int8, config.test)
     edge_model = config.tflite_models.get("int8") or next(iter(config.tflite_models.values()), None)
     if edge_model is not None:
         if config.pipeline_frames:

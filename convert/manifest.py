@@ -60,10 +60,26 @@ def commit(staging: Path, out_dir: Path, header: dict, entries: dict[str, dict])
                 del manifest["models"][name]
             _write(path, manifest)
         move_in(staging, out_dir, list(entries))
-        manifest.update(header)
-        manifest["models"].update(entries)
+        _merge(manifest, header, entries)
         _write(path, manifest)
     return manifest
+
+
+def update(path: Path, header: dict, entries: dict[str, dict]) -> dict:
+    """Merge new entries into the manifest (other files' entries are kept) and write it atomically."""
+    manifest = read(path)
+    _merge(manifest, header, entries)
+    _write(path, manifest)
+    return manifest
+
+
+def _merge(manifest: dict, header: dict, entries: dict[str, dict]) -> None:
+    """The header (source, evaluation, versions) describes the folder's first .keras model: a
+    second model converted into the same folder (models/digits_micro.keras beside digits.keras)
+    keeps it, and its entries name their own source (`source_file`)."""
+    if header and manifest.get("source", {}).get("file") in (None, header["source"]["file"]):
+        manifest.update(header)
+    manifest["models"].update(entries)
 
 
 def _write(path: Path, manifest: dict) -> None:

@@ -110,7 +110,7 @@ def convert_all(
             passed = checked.delta_vs_keras >= -max_drop
             if passed:
                 entry = manifest_io.model_entry(staged, fmt, checked.as_dict(), calib_info if fmt == "int8" else None)
-                entries[target.name] = {**entry, "source_sha256": source_sha}
+                entries[target.name] = {**entry, "source_file": keras_path.name, "source_sha256": source_sha}
             else:
                 staged.unlink()  # keep the previous good file of that name
             report.results.append(Converted(fmt, target, len(flatbuffer), checked, passed))

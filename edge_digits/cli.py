@@ -153,6 +153,8 @@ def data_field(out_dir: Path, photos: int, styled: int, seed: int) -> None:
 @click.option("--validation-split", type=click.FloatRange(0, 0.5), default=0.1, show_default=True)
 @click.option("--limit", type=click.IntRange(min=10), help="Use the first N rows only.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--arch", type=click.Choice(["seed", "micro"]), default="seed", show_default=True,
+              help="seed: the notebook's CNN; micro: a 34k-parameter CNN for microcontrollers (TFLite Micro).")
 @click.option("--strategy", type=click.Choice(["auto", "one-device", "mirrored", "multi-worker"]), default="auto",
               show_default=True,
               help="auto: multi-worker if --workers/TF_CONFIG describe a cluster, mirrored on 2+ GPUs, else one "
@@ -175,7 +177,7 @@ def data_field(out_dir: Path, photos: int, styled: int, seed: int) -> None:
 @click.option("--finetune", type=EXISTING, help="Start from this .keras model's weights (fine-tuning).")
 def train(train_csv, out_dir, strategy, workers, worker_index, connect_timeout, backup_dir, extra_data, extra_repeat,
           finetune, **options) -> None:
-    """Train the seed CNN and write model.keras, history.json/png and confusion.png."""
+    """Train the seed (or --arch micro) CNN and write model.keras, history.json/png and confusion.png."""
     training_stack("train")
     from edge_digits.train import distribute
 
@@ -263,7 +265,7 @@ def evaluate(model_path: Path, csv_file: Path | None, errors_file: Path | None, 
 
 # ---------------------------------------------------------------- convert
 @main.command()
-@click.option("--model", "model_path", type=EXISTING, required=True, help="The .keras model to convert.")
+@click.option("--model", "model_path", type=EXISTING, help="The .keras model to convert.")
 @click.option("--float32", "formats", flag_value="float32", multiple=True, help="Float32 TFLite.")
 @click.option("--int8", "formats", flag_value="int8", multiple=True, help="Full-integer int8 (calibrated).")
 @click.option("--dynamic", "formats", flag_value="dynamic", multiple=True, help="Dynamic-range quantization.")
@@ -277,14 +279,34 @@ def evaluate(model_path: Path, csv_file: Path | None, errors_file: Path | None, 
               help="Fail when a model's accuracy is more than this many points below Keras.")
 @click.option("--out", "out_dir", type=EXISTING, help="Output folder (default: beside the .keras file).")
 @click.option("--name", help="File name stem (default: the .keras file's stem).")
-def convert(model_path: Path, formats: tuple[str, ...], io_type: str, calibration_samples: int,
+@click.option("--micro", is_flag=True,
+              help="Also export the int8 model for TensorFlow Lite Micro (NAME.cc/.h, NAME_ops.h), checked with "
+                   "TFLM's own kernels: bit-exact vs LiteRT on 1,000 held-out images, arena measured.")
+@click.option("--tflite", "tflite_path", type=EXISTING,
+              help="With --micro: export this existing int8 .tflite instead of converting a --model.")
+@click.option("--max-arena", type=click.IntRange(min=1), metavar="BYTES",
+              help="With --micro: fail when the tensor arena (with its margin) is larger.")
+@click.option("--micro-samples", type=click.IntRange(min=1000), default=1000, show_default=True,
+              help="With --micro: held-out images TFLM must match LiteRT on.")
+def convert(model_path: Path | None, formats: tuple[str, ...], io_type: str, calibration_samples: int,
             calibration_csv: Path | None, eval_csv: Path | None, max_drop: float, out_dir: Path | None,
-            name: str | None) -> None:
-    """Convert a .keras model to TFLite (default: --float32 --int8), verify each file, write a manifest."""
+            name: str | None, micro: bool, tflite_path: Path | None, max_arena: int | None,
+            micro_samples: int) -> None:
+    """Convert a .keras model to TFLite (default: --float32 --int8), verify each file, write a manifest.
+
+    --micro also exports the int8 file for TensorFlow Lite Micro (or --tflite F.tflite --micro alone).
+    """
     training_stack("convert")
     from edge_digits.convert.pipeline import check_output_dir, convert_all
     from edge_digits.data import load_digits
 
+    if (model_path is None) == (tflite_path is None):
+        raise BadInput("give either --model M.keras or --tflite F.tflite (the latter with --micro)")
+    if tflite_path is not None:
+        if not micro or formats:
+            raise BadInput("--tflite exports an existing file for TFLite Micro: use it with --micro and no format flag")
+        _convert_micro(tflite_path, out_dir, name, eval_csv, max_arena, micro_samples)
+        return
     out_dir = out_dir or model_path.parent
     created = not out_dir.exists()
     try:
@@ -292,6 +314,8 @@ def convert(model_path: Path, formats: tuple[str, ...], io_type: str, calibratio
         if not model_path.is_file():
             raise BadInput(f"{model_path}: no such model file")
         formats = tuple(dict.fromkeys(formats)) or ("float32", "int8")
+        if micro and "int8" not in formats:
+            formats += ("int8",)  # TFLite Micro runs the full-integer model
         calibration = load_digits(calibration_csv, "train", need_labels=False)
         evaluation = load_digits(eval_csv, "test", need_labels=True)
         report = convert_all(model_path, list(formats), out_dir, calibration, calibration_samples, evaluation,
@@ -307,6 +331,24 @@ def convert(model_path: Path, formats: tuple[str, ...], io_type: str, calibratio
         names = ", ".join(r.fmt for r in report.failed)
         raise CheckFailed(f"accuracy dropped more than {max_drop} points below Keras for: {names} "
                           "(previous files of those names kept)")
+    if micro:
+        int8 = next(r.path for r in report.results if r.fmt == "int8")
+        _convert_micro(int8, out_dir, None, eval_csv, max_arena, micro_samples)
+
+
+def _convert_micro(tflite_path: Path, out_dir: Path | None, name: str | None, eval_csv: Path | None,
+                   max_arena: int | None, samples: int) -> None:
+    """`convert --micro`: check an int8 .tflite with TFLite Micro, then write its C++ files."""
+    from edge_digits.convert.micro import export_micro
+    from edge_digits.convert.pipeline import check_output_dir
+    from edge_digits.data import load_digits
+
+    if not tflite_path.is_file():
+        raise BadInput(f"{tflite_path}: no such model file")
+    out_dir = out_dir or tflite_path.parent
+    check_output_dir(out_dir)
+    evaluation = load_digits(eval_csv, "test", need_labels=True)
+    click.echo(export_micro(tflite_path, evaluation, out_dir, name, samples, max_arena).summary())
 
 
 # ---------------------------------------------------------------- benchmark
@@ -345,6 +387,7 @@ def _int_list(_ctx, _param, value: str) -> list[int]:
 @click.option("--no-cold-start", is_flag=True)
 @click.option("--skip-failures", is_flag=True,
               help="A --tflite file that cannot run becomes a skipped row instead of an error.")
+@click.option("--no-tflm", is_flag=True, help="Skip the TFLite Micro section (int8 models run in TFLM).")
 @click.option("--json", "json_file", type=EXISTING, help="Write the results as JSON (README contract).")
 @click.option("--plot", "plot_file", type=EXISTING, help="PNG: latency per model, accuracy against size.")
 @click.option("--min-accuracy", type=click.FloatRange(0, 1), help="Fail when any model's accuracy is below this.")

@@ -44,3 +44,22 @@ def test_shipped_keras_model_has_no_optimizer_state():
     with zipfile.ZipFile(MODELS / "digits.keras") as archive:
         assert b"optimizer" not in archive.read("model.weights.h5")
     assert (MODELS / "MODEL_CARD.md").is_file()
+
+
+def test_shipped_micro_model_meets_its_targets(mnist_test):
+    """models/digits_micro_int8.tflite: ≥ 99.4% on MNIST test, ≤ 64 KB, TFLM arena ≤ 32 KB, bit-exact in TFLM."""
+    model = MODELS / "digits_micro_int8.tflite"
+    classifier = Classifier(model)  # also checks the manifest's sha256
+    labels = classifier.probabilities(mnist_test.images, batch_size=500).argmax(1)
+    accuracy = float((labels == mnist_test.labels).mean())
+    assert accuracy >= 0.994, accuracy
+    assert model.stat().st_size <= 64 * 1024
+    entry = json.loads((MODELS / "manifest.json").read_text())["models"]["digits_micro_int8.tflite"]
+    assert entry["verification"]["accuracy"] == pytest.approx(accuracy, abs=1e-4)
+    assert entry["source_file"] == "digits_micro.keras"
+    assert entry["source_sha256"] == sha256_of(MODELS / "digits_micro.keras")
+    micro = entry["micro"]
+    assert micro["arena_bytes"] <= 32 * 1024 and micro["flash_bytes"] == model.stat().st_size
+    assert micro["verification"]["bit_exact"] and micro["verification"]["samples"] >= 1000
+    assert micro["files"] == ["digits_micro_int8.h", "digits_micro_int8.cc", "digits_micro_int8_ops.h"]
+    assert f"sha256 of digits_micro_int8.tflite: {entry['sha256']}" in (MODELS / "digits_micro_int8.h").read_text()

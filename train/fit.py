@@ -21,7 +21,7 @@ from edge_digits.data import Digits
 
 from . import augment, distribute, plots
 from .keras_io import load_model, save_model
-from .model import build_model, make_optimizer
+from .model import build, make_optimizer
 
 
 @dataclass
@@ -39,6 +39,7 @@ class TrainConfig:
     limit: int | None = None
     seed: int = 0
     finetune: str | None = None  # start from this .keras model's weights instead of a fresh one
+    arch: str = "seed"  # train/model.py ARCHITECTURES: seed (default) or micro
 
 
 @dataclass
@@ -167,7 +168,7 @@ def fit(digits: Digits, config: TrainConfig, verbose: int | None = None, strateg
     steps = math.ceil(len(train_set) / config.batch_size)
 
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        model = load_model(config.finetune) if config.finetune else build_model()
+        model = load_model(config.finetune) if config.finetune else build(config.arch)
         compile_model(model, config, steps)
     if strategy is not None:
         distribute.patch_keras(model, strategy)
