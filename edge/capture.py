@@ -267,3 +267,18 @@ def _show(frame: np.ndarray) -> bool:
     """Show the frame; True when the user pressed q or Esc."""
     cv2.imshow("edge-digits", frame)
     return (cv2.waitKey(1) & 0xFF) in (ord("q"), 27)
+
+
+def open_frames(source: int | str | os.PathLike, connect_timeout: float = 10.0, reconnect: float = 30.0,
+                realtime: bool = False):
+    """The frames of a camera index, /dev/videoN, a stream URL (rtsp://, http(s)://), or a file/folder."""
+    from .stream import is_device, is_url, network_source
+
+    if isinstance(source, int):
+        return camera_frames(source)
+    text = os.fspath(source)
+    if is_url(text):
+        return network_source(text, connect_timeout, reconnect)
+    if is_device(text):
+        return camera_frames(text)
+    return file_frames(Path(text), realtime=realtime)

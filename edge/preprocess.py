@@ -260,7 +260,10 @@ def _remove_lines(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     candidates = horizontal | vertical
     if not candidates.any():
         return mask, candidates
-    digit_h = _typical_height(mask & ~cv2.dilate(candidates, np.ones((3, 3), np.uint8)))
+    # How tall the digits are: from what is left without the candidate runs, or from whole components
+    # that are not line-shaped (removing a 4's bar would cut the 4 itself into short pieces).
+    digit_h = max(_typical_height(mask & ~cv2.dilate(candidates, np.ones((3, 3), np.uint8))),
+                  _typical_height(mask, unlike_lines=True))
     if digit_h == 0:
         return mask, np.zeros_like(mask)
     lines = (_long_runs(horizontal, 2, LINE_LENGTH * digit_h)
@@ -307,12 +310,21 @@ def _thickness(lines: np.ndarray) -> int:
     return int(np.ceil(2 * np.percentile(core, 90))) if core.size else 1
 
 
-def _typical_height(mask: np.ndarray) -> int:
-    """Height of the tallest sizeable components: how tall the digits in this frame are."""
+def _typical_height(mask: np.ndarray, unlike_lines: bool = False) -> int:
+    """Height of the tallest sizeable components: how tall the digits in this frame are.
+
+    `unlike_lines` counts only components that cannot be mostly line: not much wider than tall
+    (a ruled line with digits on it) and not spanning the whole frame (a squared-paper grid).
+    """
     count, _, stats, _ = cv2.connectedComponentsWithStats(mask, 8)
     if count <= 1:
         return 0
     stats = stats[1:]
+    if unlike_lines:
+        h, w = mask.shape
+        stats = stats[(stats[:, 2] < 3 * stats[:, 3]) & ~((stats[:, 2] > 0.9 * w) & (stats[:, 3] > 0.9 * h))]
+        if not len(stats):
+            return 0
     stats = stats[stats[:, 4] >= max(6, SPECK_SHARE * stats[:, 4].max())]
     return int(np.percentile(stats[:, 3], 90)) if len(stats) else 0
 

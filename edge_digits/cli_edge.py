@@ -48,14 +48,10 @@ def reading_options(command):
 
 
 def open_classifier(model_path: Path | None, runtime: str | None, threads: int):
-    from edge_digits.edge.runtime import Classifier
-    from edge_digits.paths import default_model
+    """The model's classifier (the shipped one by default), with its warnings printed."""
+    from edge_digits.edge.digit_reader import open_classifier as classifier_for
 
-    if model_path is None:
-        model_path = default_model()
-        if model_path is None:
-            raise BadInput("no model given and no shipped model installed: pass --model FILE.tflite")
-    classifier = Classifier(model_path, runtime=runtime, threads=threads)
+    classifier = classifier_for(model_path, runtime, threads)
     for warning in classifier.warnings:
         click.echo(f"Warning: {warning}", err=True)
     return classifier
@@ -158,19 +154,13 @@ def capture(camera, source, model_path, runtime, threads, roi, min_confidence, s
 # ---------------------------------------------------------------- network sources and the live preview
 def open_frames(camera: int | None, source: str | None, connect_timeout: float, reconnect: float,
                 realtime: bool):
-    """The frames of a camera index, /dev/videoN, a stream URL, or a file/folder."""
-    from edge_digits.edge.capture import camera_frames, file_frames
-    from edge_digits.edge.stream import is_device, is_url, network_source
+    """The frames of --camera N or --source; a stream's (redacted) name is said first."""
+    from edge_digits.edge.capture import open_frames as frames_of
 
-    if camera is not None:
-        return camera_frames(camera)
-    if is_url(source):
-        frames = network_source(source, connect_timeout, reconnect)
+    frames = frames_of(camera if camera is not None else source, connect_timeout, reconnect, realtime)
+    if getattr(frames, "name", None) and source is not None and "://" in source:
         click.echo(f"reading {frames.name}", err=True)
-        return frames
-    if is_device(source):
-        return camera_frames(source)
-    return file_frames(Path(source), realtime=realtime)
+    return frames
 
 
 def start_preview(serve: str, token: str | None):
