@@ -13,6 +13,7 @@ from edge_digits.atomic import atomic_path, staging_dir
 from edge_digits.data import Digits
 from edge_digits.edge.runtime import sha256_of
 from edge_digits.errors import BadInput
+from edge_digits.formats import format_info, tflite_file_name
 
 from . import manifest as manifest_io
 from .tflite import balanced_sample, convert
@@ -98,18 +99,19 @@ def convert_all(
     # so an interrupted run changes nothing and a finished one never leaves a file its manifest contradicts.
     with staging_dir(out_dir, f"{name}.convert") as staging:
         for fmt in formats:
-            bar = _progress_bar(len(calib_images)) if fmt == "int8" else None
-            flatbuffer = convert(model, fmt, calib_images if fmt == "int8" else None, io_type,
+            calibrated = format_info(fmt).calibrated
+            bar = _progress_bar(len(calib_images)) if calibrated else None
+            flatbuffer = convert(model, fmt, calib_images if calibrated else None, io_type,
                                  progress=bar.update if bar else None)
             if bar:
                 bar.close()
-            target = out_dir / f"{name}_{fmt}.tflite"
+            target = out_dir / tflite_file_name(name, fmt)
             staged = staging / target.name
             staged.write_bytes(flatbuffer)
             checked = verify(staged, evaluation.images, evaluation.labels, keras_probs)
             passed = checked.delta_vs_keras >= -max_drop
             if passed:
-                entry = manifest_io.model_entry(staged, fmt, checked.as_dict(), calib_info if fmt == "int8" else None)
+                entry = manifest_io.model_entry(staged, fmt, checked.as_dict(), calib_info if calibrated else None)
                 entries[target.name] = {**entry, "source_file": keras_path.name, "source_sha256": source_sha}
             else:
                 staged.unlink()  # keep the previous good file of that name

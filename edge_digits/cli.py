@@ -16,6 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up 
 
 from edge_digits import __version__
 from edge_digits.errors import BadInput, CheckFailed
+from edge_digits.formats import DEFAULT_FORMATS, FORMATS, RUNTIMES, TFLITE_FORMATS, tflite_file_name
 
 EXISTING = click.Path(path_type=Path)
 
@@ -264,12 +265,16 @@ def evaluate(model_path: Path, csv_file: Path | None, errors_file: Path | None, 
 
 
 # ---------------------------------------------------------------- convert
+def format_flags(command):
+    """--float32 --int8 --dynamic --float16: one flag per format of the registry, collected into `formats`."""
+    for fmt in reversed(TFLITE_FORMATS):
+        command = click.option(f"--{fmt.name}", "formats", flag_value=fmt.name, multiple=True, help=fmt.help)(command)
+    return command
+
+
 @main.command()
 @click.option("--model", "model_path", type=EXISTING, help="The .keras model to convert.")
-@click.option("--float32", "formats", flag_value="float32", multiple=True, help="Float32 TFLite.")
-@click.option("--int8", "formats", flag_value="int8", multiple=True, help="Full-integer int8 (calibrated).")
-@click.option("--dynamic", "formats", flag_value="dynamic", multiple=True, help="Dynamic-range quantization.")
-@click.option("--float16", "formats", flag_value="float16", multiple=True, help="Float16 weights.")
+@format_flags
 @click.option("--io", "io_type", type=click.Choice(["int8", "uint8", "float32"]), default="int8",
               show_default=True, help="Input/output type of the int8 model (uint8 takes raw 0-255 pixels).")
 @click.option("--calibration-samples", type=click.IntRange(min=1), default=500, show_default=True)
@@ -313,7 +318,7 @@ def convert(model_path: Path | None, formats: tuple[str, ...], io_type: str, cal
         check_output_dir(out_dir)
         if not model_path.is_file():
             raise BadInput(f"{model_path}: no such model file")
-        formats = tuple(dict.fromkeys(formats)) or ("float32", "int8")
+        formats = tuple(dict.fromkeys(formats)) or DEFAULT_FORMATS
         if micro and "int8" not in formats:
             formats += ("int8",)  # TFLite Micro runs the full-integer model
         calibration = load_digits(calibration_csv, "train", need_labels=False)
@@ -362,16 +367,19 @@ def _int_list(_ctx, _param, value: str) -> list[int]:
     return values
 
 
+_DEFAULT_TFLITE = tflite_file_name("<stem>", "{" + ",".join(FORMATS) + "}")  # <stem>_{float32,int8,...}.tflite
+
+
 @main.command()
 @click.option("--model", "keras_path", type=EXISTING,
               help="The .keras reference (default: models/digits.keras, also with --tflite).")
 @click.option("--tflite", "tflite_paths", type=EXISTING, multiple=True,
-              help="TFLite files (default: <stem>_{float32,int8,dynamic,float16}.tflite beside --model).")
+              help=f"TFLite files (default: {_DEFAULT_TFLITE} beside --model).")
 @click.option("--test-csv", type=EXISTING, help="Labelled test CSV (default: the 10,000 MNIST test images).")
 @click.option("--limit", type=click.IntRange(min=10), help="Use only the first N test images.")
 @click.option("--threads", default="1,2", show_default=True, callback=_int_list, help="Thread counts to try.")
 @click.option("--runtimes", default="litert", show_default=True,
-              help="Comma-separated: litert, tflite-runtime, tensorflow.")
+              help=f"Comma-separated: {', '.join(RUNTIMES)}.")
 @click.option("--warmup", type=click.IntRange(min=0), default=20, show_default=True)
 @click.option("--runs", type=click.IntRange(min=1), default=300, show_default=True,
               help="Timed batch-1 runs per TFLite/ONNX/OpenVINO row.")

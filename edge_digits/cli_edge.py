@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from edge_digits.errors import BadInput, DeviceUnavailable
+from edge_digits.formats import RUNTIMES
 
 # FFmpeg's own lines for a damaged video ("[mjpeg @ 0x…] overread 8"): the summary says what happened.
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET; read when OpenCV opens FFmpeg
@@ -32,7 +33,7 @@ def parse_roi(_ctx, _param, value: str | None) -> tuple[int, int, int, int] | No
 def model_options(command):
     """--model, --runtime and --threads, shared by classify and capture."""
     command = click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)(command)
-    command = click.option("--runtime", type=click.Choice(["litert", "tflite-runtime", "tensorflow"]),
+    command = click.option("--runtime", type=click.Choice(RUNTIMES),
                            help="Force a TFLite runtime (default: the first installed, in this order).")(command)
     command = click.option("--model", "model_path", type=PATH,
                            help="A .tflite model (default: the shipped int8 model).")(command)

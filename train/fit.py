@@ -18,6 +18,7 @@ import numpy as np
 
 from edge_digits.atomic import move_in, staging_dir, write_text
 from edge_digits.data import Digits
+from edge_digits.formats import to_inputs
 
 from . import augment, distribute, plots
 from .keras_io import load_model, save_model
@@ -195,7 +196,7 @@ def predict_probabilities(model: keras.Model, images: np.ndarray, batch_size: in
     """Softmax outputs (N, 10) for uint8 images, by direct calls (no predict() overhead)."""
     out = []
     for start in range(0, len(images), batch_size):
-        x = augment.to_inputs(images[start : start + batch_size])
+        x = to_inputs(images[start : start + batch_size])
         out.append(keras.ops.convert_to_numpy(model(x, training=False)))
     return np.concatenate(out) if out else np.zeros((0, 10), np.float32)
 
