@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import cv2
@@ -96,11 +95,9 @@ def test_classify_bad_files_each_get_a_line_and_exit_2(tmp_path, photos, int8_mo
 def test_classify_huge_image_is_downscaled(tmp_path, photos, int8_model):
     big = cv2.resize(photos[0].image, (10000, 10000), interpolation=cv2.INTER_LINEAR)
     cv2.imwrite(str(tmp_path / "big.jpg"), big, [cv2.IMWRITE_JPEG_QUALITY, 50])
-    start = time.perf_counter()
     result = cli("classify", "--model", int8_model, "--json", tmp_path / "big.jpg")
     assert result.exit_code == 0, result.output
     assert len(json.loads(result.stdout)["text"]) == len(photos[0].text)
-    assert time.perf_counter() - start < 60
 
 
 def test_bad_models_are_one_line_errors(tmp_path, int8_model, photo_dir):
