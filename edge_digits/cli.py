@@ -180,42 +180,19 @@ def train(train_csv, out_dir, strategy, workers, worker_index, connect_timeout, 
           finetune, **options) -> None:
     """Train the seed (or --arch micro) CNN and write model.keras, history.json/png and confusion.png."""
     training_stack("train")
-    from edge_digits.train import distribute
+    from edge_digits.train.run import run_training
 
-    cluster, tf_config = distribute.cluster_from_options(strategy, workers, worker_index, os.environ) or (None, None)
-    backup = distribute.backup_dir(cluster, out_dir, backup_dir)
-    # The strategy first: multi-worker training must be set up before any other TensorFlow op.
-    dist = distribute.start(strategy, cluster, tf_config, connect_timeout, backup)
-
-    from edge_digits.data import load_digits
-    from edge_digits.labelled import mixed, read_folder
-    from edge_digits.paths import next_run_dir
-    from edge_digits.train.fit import TrainConfig, fit, per_class_table, scaling, write_outputs
-
-    digits = load_digits(train_csv, "train", need_labels=True)
-    extras = [read_folder(folder) for folder in extra_data]
-    if extras:
-        digits = mixed(digits, extras, extra_repeat, options["seed"])
-        click.echo(f"training data: {digits.source}, {len(digits)} images (extra data repeated {extra_repeat}x)")
-    config = TrainConfig(finetune=str(finetune) if finetune else None, **options)
-    click.echo(scaling(config, dist.strategy).describe())
-    try:
-        result = fit(digits, config, strategy=dist.strategy, backup_dir=backup)
-    except Exception as exc:
-        message = distribute.peer_failure(dist.cluster, exc)
-        if message is None:
-            raise
-        raise click.ClickException(message) from None
-    distribute.remove_backup(backup)
-    if not dist.is_chief:
-        click.echo(f"{dist.cluster.name} done; the chief writes the outputs")
+    run = run_training(train_csv, out_dir, options, strategy, workers, worker_index, connect_timeout, backup_dir,
+                       extra_data, extra_repeat, finetune, log=click.echo)
+    if not run.is_chief:
+        click.echo(f"{run.worker} done; the chief writes the outputs")
         return
-    out_dir = out_dir or next_run_dir("train")
-    paths = write_outputs(result, config, out_dir)
-    if result.val_labels is not None:
-        click.echo(f"\nvalidation per class (best epoch {result.best_epoch}):")
-        click.echo(per_class_table(result.val_labels, result.val_predicted))
-    for name, path in paths.items():
+    from edge_digits.train.fit import per_class_table
+
+    if run.result.val_labels is not None:
+        click.echo(f"\nvalidation per class (best epoch {run.result.best_epoch}):")
+        click.echo(per_class_table(run.result.val_labels, run.result.val_predicted))
+    for name, path in run.outputs.items():
         click.echo(f"{name:>13}: {path}")
 
 

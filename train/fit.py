@@ -20,7 +20,7 @@ from edge_digits.atomic import move_in, staging_dir, write_text
 from edge_digits.data import Digits
 from edge_digits.formats import to_inputs
 
-from . import augment, distribute, plots
+from . import augment, distribute
 from .keras_io import load_model, save_model
 from .model import build, make_optimizer
 
@@ -229,6 +229,8 @@ def write_outputs(result: TrainResult, config: TrainConfig, out_dir: str | os.Pa
     the move), so the folder never mixes two runs' files: an interrupted save leaves the previous
     set whole, and a run without validation removes the previous run's confusion.png.
     """
+    from . import plots  # matplotlib: only where plots are written, not to train or predict
+
     out = Path(out_dir)
     record = {"config": asdict(config), "best_epoch": result.best_epoch, "epochs": result.history}
     if result.distribution is not None:
