@@ -91,26 +91,12 @@ def _digit_range(_ctx, _param, value: str) -> tuple[int, int]:
 @click.option("--video", "video_file", type=EXISTING, help="Also write them as a video (.avi MJPG / .mp4).")
 def data_photos(out_dir: Path, count: int, digits_range: tuple[int, int], seed: int, video_file: Path | None) -> None:
     """Generate photographs of MNIST test digits as ink on paper (to try classify/capture without a camera)."""
-    import cv2
-
-    from edge_digits.atomic import atomic_path
     from edge_digits.data import load_mnist
-    from edge_digits.edge.photos import iter_photos, write_video
-
-    def saved(photos):
-        """Write each photo as it is made and pass it on: memory stays flat for any --count."""
-        for i, photo in enumerate(photos):
-            with atomic_path(out_dir / f"photo{i:03d}_{photo.text}.jpg") as tmp:
-                cv2.imwrite(str(tmp), photo.image, [cv2.IMWRITE_JPEG_QUALITY, 92])
-            yield photo
+    from edge_digits.photos import iter_photos, write_photos
 
     test = load_mnist("test")
-    photos = saved(iter_photos(test.images, test.labels, count, seed=seed, digits_per_photo=digits_range))
-    if video_file:
-        write_video(photos, str(video_file))
-    else:
-        for _ in photos:
-            pass
+    write_photos(iter_photos(test.images, test.labels, count, seed=seed, digits_per_photo=digits_range), out_dir,
+                 video_file)
     click.echo(f"{count} photographs in {out_dir} (true digits in the file names)")
     if video_file:
         click.echo(f"video: {video_file}")

@@ -25,7 +25,7 @@ def int8_model(converted):
 
 @pytest.fixture(scope="module")
 def photos(mnist_test):
-    from edge_digits.edge.photos import make_photos
+    from edge_digits.photos import make_photos
 
     return make_photos(mnist_test.images, mnist_test.labels, 8, seed=2024, digits_per_photo=(1, 3))
 
@@ -137,7 +137,7 @@ def test_wrong_input_shape_model(tmp_path, photo_dir):
 
 @pytest.fixture(scope="module")
 def video(tmp_path_factory, photos):
-    from edge_digits.edge.photos import write_video
+    from edge_digits.photos import write_video
 
     path = tmp_path_factory.mktemp("video") / "digits.avi"
     write_video(photos * 3, str(path))
@@ -217,7 +217,7 @@ def _edge_digits(python: Path) -> list[str]:
 
 
 def test_sigterm_stops_capture_cleanly(tmp_path, photos, int8_model):
-    from edge_digits.edge.photos import write_video
+    from edge_digits.photos import write_video
 
     long_video = tmp_path / "long.avi"
     write_video(photos * 200, str(long_video))

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge_digits.edge.photos import Photo, make_photos, render_photo, write_video
+from edge_digits.photos import Photo, make_photos, render_photo, write_video
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from edge_digits.edge.photos import make_photos, render_photo
 from edge_digits.edge.preprocess import DigitCrop, find_digits, normalise_digit
+from edge_digits.photos import make_photos, render_photo
 
 
 def iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
