@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from edge_digits.data import load_mnist
-from edge_digits.edge.reader import read_frame
+from edge_digits.edge.reader import read_digits
 from edge_digits.edge.runtime import Classifier
 from edge_digits.paths import default_model
 from edge_digits.photos import make_photos
@@ -29,7 +29,7 @@ def photo_accuracy(classifier: Classifier, count: int, seed: int, digits: tuple[
     photos = make_photos(test.images, test.labels, count, seed=seed, digits_per_photo=digits)
     exact = counted = digit_right = digit_total = 0
     for photo in photos:
-        text = read_frame(photo.image, classifier).text
+        text = read_digits(photo.image, classifier).text
         exact += text == photo.text
         counted += len(text) == len(photo.text)
         if len(text) == len(photo.text):

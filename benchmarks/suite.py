@@ -152,7 +152,7 @@ def pipeline_video(test: Digits, frames: int, seed: int, path: Path) -> Path:
 
 def pipeline_fps(model: Path, test: Digits, frames: int, seed: int, work_dir: Path) -> dict:
     """End to end on a generated 640×480 MJPG video: decode + preprocess + classify, one thread."""
-    from edge_digits.edge.reader import read_frame
+    from edge_digits.edge.reader import read_digits
     from edge_digits.edge.runtime import Classifier
 
     video = pipeline_video(test, frames, seed, work_dir / "pipeline.avi")
@@ -168,7 +168,7 @@ def pipeline_fps(model: Path, test: Digits, frames: int, seed: int, work_dir: Pa
             ok, frame = cap.read()
             if not ok:
                 break
-            read_frame(frame, classifier)
+            read_digits(frame, classifier)
             per_frame.append((time.perf_counter() - t0) * 1000)
             count += 1
         total = time.perf_counter() - start

@@ -27,7 +27,7 @@ from edge_digits.atomic import atomic_path
 from edge_digits.errors import BadInput
 
 from .overlay import draw_reading
-from .reader import IMAGE_SUFFIXES, image_files, load_image, read_frame
+from .reader import IMAGE_SUFFIXES, image_files, load_image, read_digits
 from .runtime import Classifier
 from .stream import LiveSource, StreamLost, quiet_video_logs
 
@@ -199,7 +199,7 @@ def run_capture(
                         break
                     continue
                 start = time.perf_counter()
-                reading = read_frame(frame, classifier, roi=roi, min_confidence=min_confidence)
+                reading = read_digits(frame, classifier, roi=roi, min_confidence=min_confidence)
                 ms = (time.perf_counter() - start) * 1000
                 summary.ms.append(ms)
                 summary.frames += 1

@@ -18,7 +18,7 @@ from edge_digits import __version__
 from edge_digits.errors import BadInput, CheckFailed
 from edge_digits.formats import DEFAULT_FORMATS, FORMATS, RUNTIMES, TFLITE_FORMATS, tflite_file_name
 
-EXISTING = click.Path(path_type=Path)
+PATH = click.Path(path_type=Path)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -53,7 +53,7 @@ def data() -> None:
 
 @data.command("export")
 @click.option("--format", "fmt", type=click.Choice(["kaggle"]), default="kaggle", show_default=True)
-@click.option("--out", "out_dir", type=EXISTING, required=True, help="Folder for the CSV files.")
+@click.option("--out", "out_dir", type=PATH, required=True, help="Folder for the CSV files.")
 def data_export(fmt: str, out_dir: Path) -> None:
     """Write the built-in MNIST as train.csv, test.csv and test_labels.csv."""
     from edge_digits.data import export_kaggle
@@ -63,7 +63,7 @@ def data_export(fmt: str, out_dir: Path) -> None:
 
 
 @data.command("info")
-@click.argument("csv_file", required=False, type=EXISTING)
+@click.argument("csv_file", required=False, type=PATH)
 def data_info(csv_file: Path | None) -> None:
     """Rows, label histogram and pixel statistics of a CSV, .csv.gz or .zip (default: built-in MNIST train)."""
     from edge_digits.data import describe_csv
@@ -83,12 +83,12 @@ def _digit_range(_ctx, _param, value: str) -> tuple[int, int]:
 
 
 @data.command("photos")
-@click.option("--out", "out_dir", type=EXISTING, required=True, help="Folder for the JPEG photographs.")
+@click.option("--out", "out_dir", type=PATH, required=True, help="Folder for the JPEG photographs.")
 @click.option("--count", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--digits", "digits_range", default="1-4", show_default=True, callback=_digit_range,
               help="Digits per photo, N or N-M.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--video", "video_file", type=EXISTING, help="Also write them as a video (.avi MJPG / .mp4).")
+@click.option("--video", "video_file", type=PATH, help="Also write them as a video (.avi MJPG / .mp4).")
 def data_photos(out_dir: Path, count: int, digits_range: tuple[int, int], seed: int, video_file: Path | None) -> None:
     """Generate photographs of MNIST test digits as ink on paper (to try classify/capture without a camera)."""
     from edge_digits.data import load_mnist
@@ -103,7 +103,7 @@ def data_photos(out_dir: Path, count: int, digits_range: tuple[int, int], seed: 
 
 
 @data.command("field")
-@click.option("--out", "out_dir", type=EXISTING, required=True, help="Labelled folder to write (crops + labels.csv).")
+@click.option("--out", "out_dir", type=PATH, required=True, help="Labelled folder to write (crops + labels.csv).")
 @click.option("--photos", type=click.IntRange(min=0), default=20000, show_default=True,
               help="Field photos to render and cut into crops with the edge pipeline.")
 @click.option("--styled", type=click.IntRange(min=0), default=20000, show_default=True,
@@ -124,8 +124,8 @@ def data_field(out_dir: Path, photos: int, styled: int, seed: int) -> None:
 
 # ---------------------------------------------------------------- train
 @main.command()
-@click.option("--train-csv", type=EXISTING, help="Kaggle train.csv (default: built-in MNIST train).")
-@click.option("--out", "out_dir", type=EXISTING, help="Output folder (default: runs/train/expN).")
+@click.option("--train-csv", type=PATH, help="Kaggle train.csv (default: built-in MNIST train).")
+@click.option("--out", "out_dir", type=PATH, help="Output folder (default: runs/train/expN).")
 @click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True,
               help="Per replica (see --strategy).")
@@ -153,15 +153,15 @@ def data_field(out_dir: Path, photos: int, styled: int, seed: int) -> None:
 @click.option("--worker-index", type=click.IntRange(min=0), help="Multi-worker: this machine's index in --workers.")
 @click.option("--connect-timeout", type=click.FloatRange(min=0, min_open=True), default=60, show_default=True,
               help="Multi-worker: seconds to wait for every peer before failing.")
-@click.option("--backup-dir", type=EXISTING,
+@click.option("--backup-dir", type=PATH,
               help="Back up each epoch here and resume from it after an interruption (multi-worker default: "
                    "--out/.backup on the chief, a temp folder on other workers); removed after success.")
-@click.option("--extra-data", "extra_data", type=EXISTING, multiple=True,
+@click.option("--extra-data", "extra_data", type=PATH, multiple=True,
               help="A labelled folder (28x28 PNG crops + labels.csv: file,label) to train on besides the CSV; "
                    "repeatable.")
 @click.option("--extra-repeat", type=click.IntRange(min=1), default=1, show_default=True,
               help="Oversample the --extra-data this many times.")
-@click.option("--finetune", type=EXISTING, help="Start from this .keras model's weights (fine-tuning).")
+@click.option("--finetune", type=PATH, help="Start from this .keras model's weights (fine-tuning).")
 def train(train_csv, out_dir, strategy, workers, worker_index, connect_timeout, backup_dir, extra_data, extra_repeat,
           finetune, **options) -> None:
     """Train the seed (or --arch micro) CNN and write model.keras, history.json/png and confusion.png."""
@@ -184,10 +184,10 @@ def train(train_csv, out_dir, strategy, workers, worker_index, connect_timeout, 
 
 # ---------------------------------------------------------------- predict / evaluate
 @main.command()
-@click.option("--model", "model_path", type=EXISTING, required=True, help="A .keras model.")
-@click.option("--csv", "csv_file", type=EXISTING, required=True, help="Kaggle test.csv (or train.csv).")
-@click.option("--out", "out_csv", type=EXISTING, required=True, help="Submission CSV to write.")
-@click.option("--plot", "plot_file", type=EXISTING, help="PNG of the first --n digits with predictions.")
+@click.option("--model", "model_path", type=PATH, required=True, help="A .keras model.")
+@click.option("--csv", "csv_file", type=PATH, required=True, help="Kaggle test.csv (or train.csv).")
+@click.option("--out", "out_csv", type=PATH, required=True, help="Submission CSV to write.")
+@click.option("--plot", "plot_file", type=PATH, help="PNG of the first --n digits with predictions.")
 @click.option("--n", type=click.IntRange(min=1), default=3, show_default=True)
 def predict(model_path: Path, csv_file: Path, out_csv: Path, plot_file: Path | None, n: int) -> None:
     """Predict a test.csv into a Kaggle submission (ImageId,Label)."""
@@ -206,9 +206,9 @@ def predict(model_path: Path, csv_file: Path, out_csv: Path, plot_file: Path | N
 
 
 @main.command()
-@click.option("--model", "model_path", type=EXISTING, required=True, help="A .keras model.")
-@click.option("--csv", "csv_file", type=EXISTING, help="Labelled CSV (default: built-in MNIST test).")
-@click.option("--errors", "errors_file", type=EXISTING, help="PNG of the most confident errors.")
+@click.option("--model", "model_path", type=PATH, required=True, help="A .keras model.")
+@click.option("--csv", "csv_file", type=PATH, help="Labelled CSV (default: built-in MNIST test).")
+@click.option("--errors", "errors_file", type=PATH, help="PNG of the most confident errors.")
 @click.option("--top", type=click.IntRange(min=0), default=10, show_default=True)
 def evaluate(model_path: Path, csv_file: Path | None, errors_file: Path | None, top: int) -> None:
     """Accuracy, per-class accuracy and the most confident errors of a .keras model."""
@@ -236,21 +236,21 @@ def format_flags(command):
 
 
 @main.command()
-@click.option("--model", "model_path", type=EXISTING, help="The .keras model to convert.")
+@click.option("--model", "model_path", type=PATH, help="The .keras model to convert.")
 @format_flags
 @click.option("--io", "io_type", type=click.Choice(["int8", "uint8", "float32"]), default="int8",
               show_default=True, help="Input/output type of the int8 model (uint8 takes raw 0-255 pixels).")
 @click.option("--calibration-samples", type=click.IntRange(min=1), default=500, show_default=True)
-@click.option("--calibration-csv", type=EXISTING, help="Calibration images (default: built-in MNIST train).")
-@click.option("--eval-csv", type=EXISTING, help="Labelled held-out CSV (default: built-in MNIST test).")
+@click.option("--calibration-csv", type=PATH, help="Calibration images (default: built-in MNIST train).")
+@click.option("--eval-csv", type=PATH, help="Labelled held-out CSV (default: built-in MNIST test).")
 @click.option("--max-drop", type=click.FloatRange(min=0), default=0.5, show_default=True,
               help="Fail when a model's accuracy is more than this many points below Keras.")
-@click.option("--out", "out_dir", type=EXISTING, help="Output folder (default: beside the .keras file).")
+@click.option("--out", "out_dir", type=PATH, help="Output folder (default: beside the .keras file).")
 @click.option("--name", help="File name stem (default: the .keras file's stem).")
 @click.option("--micro", is_flag=True,
               help="Also export the int8 model for TensorFlow Lite Micro (NAME.cc/.h, NAME_ops.h), checked with "
                    "TFLM's own kernels: bit-exact vs LiteRT on 1,000 held-out images, arena measured.")
-@click.option("--tflite", "tflite_path", type=EXISTING,
+@click.option("--tflite", "tflite_path", type=PATH,
               help="With --micro: export this existing int8 .tflite instead of converting a --model.")
 @click.option("--max-arena", type=click.IntRange(min=1), metavar="BYTES",
               help="With --micro: fail when the tensor arena (with its margin) is larger.")
@@ -334,11 +334,11 @@ _DEFAULT_TFLITE = tflite_file_name("<stem>", "{" + ",".join(FORMATS) + "}")  # <
 
 
 @main.command()
-@click.option("--model", "keras_path", type=EXISTING,
+@click.option("--model", "keras_path", type=PATH,
               help="The .keras reference (default: models/digits.keras, also with --tflite).")
-@click.option("--tflite", "tflite_paths", type=EXISTING, multiple=True,
+@click.option("--tflite", "tflite_paths", type=PATH, multiple=True,
               help=f"TFLite files (default: {_DEFAULT_TFLITE} beside --model).")
-@click.option("--test-csv", type=EXISTING, help="Labelled test CSV (default: the 10,000 MNIST test images).")
+@click.option("--test-csv", type=PATH, help="Labelled test CSV (default: the 10,000 MNIST test images).")
 @click.option("--limit", type=click.IntRange(min=10), help="Use only the first N test images.")
 @click.option("--threads", default="1,2", show_default=True, callback=_int_list, help="Thread counts to try.")
 @click.option("--runtimes", default="litert", show_default=True,
@@ -359,8 +359,8 @@ _DEFAULT_TFLITE = tflite_file_name("<stem>", "{" + ",".join(FORMATS) + "}")  # <
 @click.option("--skip-failures", is_flag=True,
               help="A --tflite file that cannot run becomes a skipped row instead of an error.")
 @click.option("--no-tflm", is_flag=True, help="Skip the TFLite Micro section (int8 models run in TFLM).")
-@click.option("--json", "json_file", type=EXISTING, help="Write the results as JSON (README contract).")
-@click.option("--plot", "plot_file", type=EXISTING, help="PNG: latency per model, accuracy against size.")
+@click.option("--json", "json_file", type=PATH, help="Write the results as JSON (README contract).")
+@click.option("--plot", "plot_file", type=PATH, help="PNG: latency per model, accuracy against size.")
 @click.option("--min-accuracy", type=click.FloatRange(0, 1), help="Fail when any model's accuracy is below this.")
 def benchmark(**kwargs) -> None:
     """Latency and accuracy of Keras vs TFLite float32 / int8 / dynamic / float16, side by side."""

@@ -66,7 +66,7 @@ def open_classifier(model_path: Path | None, runtime: str | None, threads: int):
 @click.option("--save-crops", type=PATH, help="Write each digit's 28×28 model input here.")
 def classify(paths, model_path, runtime, threads, roi, min_confidence, as_json, save_crops) -> None:
     """Read the digits in images and folders of images (not their subfolders), left to right."""
-    from edge_digits.edge.reader import crop_stems, image_files, load_image, read_frame
+    from edge_digits.edge.reader import crop_stems, image_files, load_image, read_digits
     from edge_digits.edge.reader import save_crops as write_crops
 
     classifier = open_classifier(model_path, runtime, threads)
@@ -80,7 +80,7 @@ def classify(paths, model_path, runtime, threads, roi, min_confidence, as_json, 
     stems = crop_stems(files) if save_crops else {}
     for path in files:
         try:
-            reading = read_frame(load_image(path), classifier, str(path), roi, min_confidence)
+            reading = read_digits(load_image(path), classifier, str(path), roi, min_confidence)
         except BadInput as error:
             failures += 1
             click.echo(f"Error: {error.message}", err=True)
