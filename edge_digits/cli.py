@@ -265,7 +265,7 @@ def convert(model_path: Path | None, formats: tuple[str, ...], io_type: str, cal
     --micro also exports the int8 file for TensorFlow Lite Micro (or --tflite F.tflite --micro alone).
     """
     training_stack("convert")
-    from edge_digits.convert.pipeline import check_output_dir, convert_all
+    from edge_digits.convert.pipeline import ConvertOptions, check_output_dir, convert_all
     from edge_digits.data import load_digits
 
     if (model_path is None) == (tflite_path is None):
@@ -286,8 +286,9 @@ def convert(model_path: Path | None, formats: tuple[str, ...], io_type: str, cal
             formats += ("int8",)  # TFLite Micro runs the full-integer model
         calibration = load_digits(calibration_csv, "train", need_labels=False)
         evaluation = load_digits(eval_csv, "test", need_labels=True)
-        report = convert_all(model_path, list(formats), out_dir, calibration, calibration_samples, evaluation,
-                             io_type=io_type, max_drop=max_drop, name=name)
+        options = ConvertOptions(formats=formats, io_type=io_type, calibration_samples=calibration_samples,
+                                 max_drop=max_drop, name=name)
+        report = convert_all(model_path, out_dir, calibration, evaluation, options)
     except BaseException:
         if created and out_dir.is_dir() and not any(out_dir.iterdir()):
             out_dir.rmdir()  # a rejected or interrupted convert leaves no empty --out folder behind
