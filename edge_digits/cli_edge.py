@@ -126,7 +126,7 @@ def stream_options(command):
 def capture(camera, source, model_path, runtime, threads, roi, min_confidence, save, as_json, max_frames,
             smooth, show, connect_timeout, reconnect, serve, token, realtime) -> None:
     """Read digits live from a camera, a stream, a video or an image folder; draw, save or serve them."""
-    from edge_digits.edge.capture import gui_available, run_capture
+    from edge_digits.edge.capture import CaptureOptions, gui_available, run_capture
 
     if (camera is None) == (source is None):
         raise BadInput("give exactly one of --camera N or --source FILE_FOLDER_OR_URL")
@@ -139,9 +139,10 @@ def capture(camera, source, model_path, runtime, threads, roi, min_confidence, s
     preview = start_preview(serve, token) if serve else None  # reachable while a stream connects
     try:
         frames = open_frames(camera, source, connect_timeout, reconnect, realtime)
-        summary = run_capture(frames, classifier, lambda line: click.echo(line), save=save, json_lines=as_json,
-                              max_frames=max_frames, smooth=smooth, roi=roi, min_confidence=min_confidence,
-                              show=show, publish=preview.publish if preview else None)
+        options = CaptureOptions(save=save, json_lines=as_json, max_frames=max_frames, smooth=smooth, roi=roi,
+                                 min_confidence=min_confidence, show=show)
+        summary = run_capture(frames, classifier, lambda line: click.echo(line), options,
+                              publish=preview.publish if preview else None)
     finally:
         if preview is not None:
             preview.stop()
