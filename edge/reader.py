@@ -24,7 +24,6 @@ SPLIT_WIDTH = 0.6  # a crop is tried as k touching digits once it is k × this m
 MAX_PARTS = 3  # ... for k up to this
 SPLIT_MARGIN = 0.2  # a split must beat the whole crop's mean log-confidence by this much
 BALANCE = 0.01  # the weight of unequal piece widths when ranking cuts
-MAX_DIGIT_ASPECT = 1.45  # a crop wider than this (in heights) is hardly one digit
 NARROW, CLOSE = 0.4, 0.05  # two narrow crops this close (in digit heights) may be one digit in two pieces
 DOUBT_SPLIT, DOUBT_PAIR = 0.85, 0.5  # confidence caps for guessed segmentations
 VARIANT_ANGLE = 8.0  # degrees: the tilt of the variants a confident reading must survive
@@ -105,9 +104,7 @@ def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray],
                 rank = _certainty(piece_probs) - BALANCE * float(np.log(max(widths) / max(1, min(widths))))
                 if rank > best_rank:
                     best, best_rank = (pieces, piece_probs), rank
-        # A crop wider than any single digit is more likely several: then the split need only tie.
-        margin = SPLIT_MARGIN if w <= MAX_DIGIT_ASPECT * h else 0.0
-        if best is not None and _certainty(best[1]) < _certainty([p]) + margin:
+        if best is not None and _certainty(best[1]) < _certainty([p]) + SPLIT_MARGIN:
             best = None
         if best is None:
             out_crops.append(crop)
