@@ -57,7 +57,8 @@ def preview_fps(model: Path, test: Digits, frames: int, seed: int, work_dir: Pat
 
     from .suite import pipeline_video
 
-    video = pipeline_video(test, frames, seed, work_dir / "preview.avi")
+    video = work_dir / "preview.avi"
+    pipeline_video(test, frames, seed, video)
     classifier = Classifier(model, threads=1)
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)

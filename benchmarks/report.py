@@ -48,7 +48,7 @@ def table(document: dict) -> str:
     lines.extend(tflm_lines(document))
     for key, fmt in (
         ("pipeline", "capture pipeline ({model}, {threads} thread, {frames} frames 640x480): {fps} frames/s, "
-                     "p50 {ms_p50} ms/frame"),
+                     "p50 {ms_p50} ms/frame, frames read exactly {frames_read_exactly:.1%}"),
         ("preview", "capture --serve ({model}, {frames} frames 640x480, median of {trials}): {wall[fps_served]} "
                     "frames/s, {wall[fps_viewer]} with one /stream.mjpg viewer (×{wall[viewer_ratio]}; "
                     "capture-thread CPU ×{thread_cpu[viewer_ratio]}, process CPU ×{process_cpu[viewer_ratio]})"),

@@ -141,13 +141,15 @@ def _skipped(name: str, fmt: str, runtime: str, threads: int, why: str) -> dict:
             "throughput_ips": None, "load_s": None, "status": why}
 
 
-def pipeline_video(test: Digits, frames: int, seed: int, path: Path) -> Path:
-    """A generated 640×480 MJPG video: 50 photographs of 1–4 digits, looped to `frames` frames."""
+def pipeline_video(test: Digits, frames: int, seed: int, path: Path) -> list[str]:
+    """A generated 640×480 MJPG video of photographs of 1–4 digits (up to 300 different ones, looped
+    to `frames` frames); returns each frame's true text."""
     from edge_digits.photos import make_photos, write_video
 
-    photos = make_photos(test.images, test.labels, 50, seed=seed, digits_per_photo=(1, 4))
-    write_video([photos[i % len(photos)] for i in range(frames)], str(path))
-    return path
+    photos = make_photos(test.images, test.labels, min(frames, 300), seed=seed, digits_per_photo=(1, 4))
+    shown = [photos[i % len(photos)] for i in range(frames)]
+    write_video(shown, str(path))
+    return [photo.text for photo in shown]
 
 
 def pipeline_fps(model: Path, test: Digits, frames: int, seed: int, work_dir: Path) -> dict:
@@ -155,28 +157,31 @@ def pipeline_fps(model: Path, test: Digits, frames: int, seed: int, work_dir: Pa
     from edge_digits.edge.reader import read_digits
     from edge_digits.edge.runtime import Classifier
 
-    video = pipeline_video(test, frames, seed, work_dir / "pipeline.avi")
+    video = work_dir / "pipeline.avi"
+    truth = pipeline_video(test, frames, seed, video)
     classifier = Classifier(model, threads=1)
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
     try:
         cap = cv2.VideoCapture(str(video))
-        per_frame, count = [], 0
+        per_frame, count, exact = [], 0, 0
         start = time.perf_counter()
         while True:
             t0 = time.perf_counter()
             ok, frame = cap.read()
             if not ok:
                 break
-            read_digits(frame, classifier)
+            text = read_digits(frame, classifier).text
             per_frame.append((time.perf_counter() - t0) * 1000)
+            exact += count < len(truth) and text == truth[count]
             count += 1
         total = time.perf_counter() - start
         cap.release()
     finally:
         cv2.setNumThreads(threads)
     return {"model": model.name, "frames": count, "frame_size": [640, 480], "threads": 1,
-            "fps": round(count / total, 1), "ms_p50": round(statistics.median(per_frame), 3),
+            "fps": round(count / total, 1), "frames_read_exactly": round(exact / max(1, count), 4),
+            "ms_p50": round(statistics.median(per_frame), 3),
             "ms_p99": round(float(np.percentile(per_frame, 99)), 3)}
 
 

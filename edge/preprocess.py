@@ -219,14 +219,22 @@ class _Piece:
     strength: float = 0.0  # typical ink level of its stroke core
 
 
-def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _label(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """Connected components (8-connected): count, label image, stats rows (x, y, w, h, area)."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(mask, 8, cv2.CV_32S, cv2.CCL_BBDT)
+    return count, labels, stats
+
+
+def _components(mask: np.ndarray, labelled: tuple[int, np.ndarray, np.ndarray] | None = None,
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Label image, stats rows (x, y, w, h, area, label) of plausible pieces, labels of border junk.
 
     A digit may touch the border (a tight crop) or fill the frame (one digit photographed
     large): only bands that run along a border, and solid patches, are page edges and shadows.
+    `labelled` is `_label(mask)` when the caller has it already.
     """
     h, w = mask.shape
-    count, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(mask, 8, cv2.CV_32S, cv2.CCL_BBDT)
+    count, labels, stats = labelled if labelled is not None else _label(mask)
     stats = np.column_stack([stats[1:], np.arange(1, count)])
     x, y, bw, bh, area = stats[:, 0], stats[:, 1], stats[:, 2], stats[:, 3], stats[:, 4]
     touches = (x == 0) | (y == 0) | (x + bw == w) | (y + bh == h)
@@ -254,28 +262,37 @@ def _runs(mask: np.ndarray, length: int, horizontal: bool) -> np.ndarray:
     return cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, size))
 
 
-def _remove_lines(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _remove_lines(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple | None]:
     """(mask without ruled lines, underlines, boxes and table borders; the line pixels removed).
 
     A line is a thin straight run much longer than the digits are tall (a 7's bar is not);
     a vertical one must also span most of the frame, unless it meets removed lines at both
     ends (a box side or a table cell border, which would otherwise read as a 1). Strokes that
-    crossed a line are bridged again.
+    crossed a line are bridged again. Also returns `_label` of the mask when nothing was removed
+    (the caller's components need not be labelled twice).
     """
     h, w = mask.shape
+    none = np.zeros_like(mask)
     if min(h, w) < 12:
-        return mask, np.zeros_like(mask)
-    horizontal = _thin_runs(_runs(mask, max(12, w // 8), True), 2)
-    vertical = _thin_runs(_runs(mask, max(12, h // 8), False), 3)
+        return mask, none, None
+    # How tall the digits are: from whole components that are not line-shaped, or (when that is
+    # not enough to rule lines out) from what is left without the candidate runs. Not from the
+    # rest alone: removing a 4's bar would cut the 4 itself into short pieces.
+    labelled = _label(mask)
+    digit_h = _typical_height(mask, unlike_lines=True, labelled=labelled)
+    # The common frame: no straight run long enough to be a line at all (two cheap openings).
+    reach_h = max(12, w // 8, int(LINE_LENGTH * digit_h))
+    reach_v = max(12, h // 8, int(max(LINE_LENGTH * digit_h, FRAME_SPAN * h)))
+    if not _has_run(mask, reach_h, True) and not _has_run(mask, reach_v, False):
+        return mask, none, labelled
+    horizontal, longest_h = _thin_runs(_runs(mask, max(12, w // 8), True), 2)
+    vertical, longest_v = _thin_runs(_runs(mask, max(12, h // 8), False), 3)
+    if longest_h < LINE_LENGTH * digit_h and longest_v < max(LINE_LENGTH * digit_h, FRAME_SPAN * h):
+        return mask, none, labelled
     candidates = horizontal | vertical
-    if not candidates.any():
-        return mask, candidates
-    # How tall the digits are: from what is left without the candidate runs, or from whole components
-    # that are not line-shaped (removing a 4's bar would cut the 4 itself into short pieces).
-    digit_h = max(_typical_height(mask & ~cv2.dilate(candidates, np.ones((3, 3), np.uint8))),
-                  _typical_height(mask, unlike_lines=True))
+    digit_h = max(digit_h, _typical_height(mask & ~cv2.dilate(candidates, np.ones((3, 3), np.uint8))))
     if digit_h == 0:
-        return mask, np.zeros_like(mask)
+        return mask, none, labelled
     lines = (_long_runs(horizontal, 2, LINE_LENGTH * digit_h)
              | _long_runs(vertical, 3, max(LINE_LENGTH * digit_h, FRAME_SPAN * h)))
     if lines.any():
@@ -287,7 +304,7 @@ def _remove_lines(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             if bw <= max(3, bh // 4) and near[y, x: x + bw].any() and near[y + bh - 1, x: x + bw].any():
                 lines[labels == i] = 1
     if not lines.any():
-        return mask, lines
+        return mask, lines, labelled
     band = cv2.dilate(lines, np.ones((3, 3), np.uint8))
     kept = mask & ~band
     # Bridge strokes across the gap a line left: close along the line's normal, inside the band only.
@@ -295,15 +312,27 @@ def _remove_lines(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     across = (cv2.morphologyEx(kept, cv2.MORPH_CLOSE, np.ones((reach, 1), np.uint8))
               | cv2.morphologyEx(kept, cv2.MORPH_CLOSE, np.ones((1, reach), np.uint8)))
     kept |= across & band
-    return kept, band & ~kept
+    return kept, band & ~kept, None
 
 
-def _thin_runs(runs: np.ndarray, axis: int) -> np.ndarray:
-    """Only the runs that are thin for their length (a line), not the inside of a thick stroke."""
+def _has_run(mask: np.ndarray, length: int, horizontal: bool) -> bool:
+    """Is there a straight run at least `length` px long? (An erosion: half an opening's cost.)"""
+    size = (max(3, length), 1) if horizontal else (1, max(3, length))
+    return bool(cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_RECT, size)).any())
+
+
+def _thin_runs(runs: np.ndarray, axis: int) -> tuple[np.ndarray, int]:
+    """Only the runs that are thin for their length (a line), not the inside of a thick stroke;
+    and the longest one's length."""
+    if not runs.any():
+        return runs, 0
     count, labels, stats, _ = cv2.connectedComponentsWithStats(runs, 8)
     length = stats[1:, axis]
-    thin = np.nonzero(stats[1:, 4] * LINE_SLENDERNESS <= length * length)[0] + 1
-    return np.isin(labels, thin).astype(np.uint8) if len(thin) < count - 1 else runs
+    thin = np.nonzero(stats[1:, 4] * LINE_SLENDERNESS <= length * length)[0]
+    if len(thin) == 0:
+        return np.zeros_like(runs), 0
+    longest = int(length[thin].max())
+    return (np.isin(labels, thin + 1).astype(np.uint8) if len(thin) < count - 1 else runs), longest
 
 
 def _long_runs(runs: np.ndarray, axis: int, length: float) -> np.ndarray:
@@ -320,13 +349,13 @@ def _thickness(lines: np.ndarray) -> int:
     return int(np.ceil(2 * np.percentile(core, 90))) if core.size else 1
 
 
-def _typical_height(mask: np.ndarray, unlike_lines: bool = False) -> int:
+def _typical_height(mask: np.ndarray, unlike_lines: bool = False, labelled: tuple | None = None) -> int:
     """Height of the tallest sizeable components: how tall the digits in this frame are.
 
     `unlike_lines` counts only components that cannot be mostly line: not much wider than tall
     (a ruled line with digits on it) and not spanning the whole frame (a squared-paper grid).
     """
-    count, _, stats, _ = cv2.connectedComponentsWithStats(mask, 8)
+    count, _, stats = labelled if labelled is not None else _label(mask)
     if count <= 1:
         return 0
     stats = stats[1:]
@@ -618,16 +647,16 @@ def find_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = None)
     # The ink map's own median is the paper's level in it: contrast counts from there.
     floor += float(np.searchsorted(np.cumsum(hist), hist.sum() / 2))
     threshold = max(_otsu(hist), floor)
-    mask, lines = _remove_lines((ink > threshold).astype(np.uint8))
-    labels, stats, junk = _components(mask)
+    mask, lines, labelled = _remove_lines((ink > threshold).astype(np.uint8))
+    labels, stats, junk = _components(mask, labelled)
     if len(junk):
         # A page edge or shadow pulled Otsu's threshold up: choose it again without them.
         lut = np.zeros(labels.max() + 1, np.uint8)
         lut[junk] = 1
         keep = (cv2.dilate(lut[labels], np.ones((5, 5), np.uint8)) == 0).astype(np.uint8)
         threshold = max(_otsu(_histogram(ink, keep)), floor)
-        mask, lines = _remove_lines((ink > threshold).astype(np.uint8) & keep)
-        labels, stats, _ = _components(mask)
+        mask, lines, labelled = _remove_lines((ink > threshold).astype(np.uint8) & keep)
+        labels, stats, _ = _components(mask, labelled)
     if lines.any():
         # Lines are gone from the mask; take them out of the ink the crops are cut from too.
         ink = ink.copy()
