@@ -47,6 +47,28 @@ def reading_options(command):
     return command
 
 
+def uncertain_options(command):
+    """--save-uncertain and --max-saved, shared by classify and capture (the labelling loop starts here)."""
+    command = click.option("--max-saved", type=click.IntRange(min=1), default=1000, show_default=True,
+                           help="Keep at most N unlabelled uncertain digits; the oldest are dropped first.")(command)
+    command = click.option("--save-uncertain", type=PATH, metavar="DIR",
+                           help="Save every digit under --min-confidence (28x28 input, a larger crop, "
+                                "pending.jsonl) for `edge-digits label DIR`.")(command)
+    return command
+
+
+def uncertain_store(folder: Path | None, max_saved: int, min_confidence: float, classifier):
+    """The store --save-uncertain writes to (None without it)."""
+    if folder is None:
+        return None
+    if min_confidence <= 0:
+        raise BadInput("--save-uncertain needs --min-confidence (e.g. 0.9): digits below it are saved")
+    from edge_digits.edge.runtime import sha256_of
+    from edge_digits.edge.uncertain import UncertainStore
+
+    return UncertainStore(folder, max_saved, sha256_of(classifier.path))
+
+
 def open_classifier(model_path: Path | None, runtime: str | None, threads: int):
     """The model's classifier (the shipped one by default), with its warnings printed."""
     from edge_digits.edge.digit_reader import open_classifier as classifier_for
@@ -63,12 +85,15 @@ def open_classifier(model_path: Path | None, runtime: str | None, threads: int):
 @reading_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per image (see README).")
 @click.option("--save-crops", type=PATH, help="Write each digit's 28×28 model input here.")
-def classify(paths, model_path, runtime, threads, roi, min_confidence, as_json, save_crops) -> None:
+@uncertain_options
+def classify(paths, model_path, runtime, threads, roi, min_confidence, as_json, save_crops, save_uncertain,
+             max_saved) -> None:
     """Read the digits in images and folders of images (not their subfolders), left to right."""
     from edge_digits.edge.reader import crop_stems, image_files, load_image, read_frame
     from edge_digits.edge.reader import save_crops as write_crops
 
     classifier = open_classifier(model_path, runtime, threads)
+    store = uncertain_store(save_uncertain, max_saved, min_confidence, classifier)
     failures, files = 0, []
     for path in paths:
         try:
@@ -79,7 +104,8 @@ def classify(paths, model_path, runtime, threads, roi, min_confidence, as_json, 
     stems = crop_stems(files) if save_crops else {}
     for path in files:
         try:
-            reading = read_frame(load_image(path), classifier, str(path), roi, min_confidence)
+            image = load_image(path)
+            reading = read_frame(image, classifier, str(path), roi, min_confidence)
         except BadInput as error:
             failures += 1
             click.echo(f"Error: {error.message}", err=True)
@@ -87,6 +113,10 @@ def classify(paths, model_path, runtime, threads, roi, min_confidence, as_json, 
         click.echo(json.dumps(reading.as_dict()) if as_json else reading.line())
         if save_crops:
             write_crops(reading, save_crops, stems[path])
+        if store:
+            store.keep(reading, image, str(path))
+    if store:
+        click.echo(store.summary(), err=True)
     if failures:
         raise SystemExit(2)
 
@@ -122,8 +152,9 @@ def stream_options(command):
 @click.option("--show/--headless", default=None,
               help="Show a window (default: when OpenCV has GUI support and a display exists).")
 @stream_options
+@uncertain_options
 def capture(camera, source, model_path, runtime, threads, roi, min_confidence, save, as_json, max_frames,
-            smooth, show, connect_timeout, reconnect, serve, token, realtime) -> None:
+            smooth, show, connect_timeout, reconnect, serve, token, realtime, save_uncertain, max_saved) -> None:
     """Read digits live from a camera, a stream, a video or an image folder; draw, save or serve them."""
     from edge_digits.edge.capture import gui_available, run_capture
 
@@ -134,19 +165,24 @@ def capture(camera, source, model_path, runtime, threads, roi, min_confidence, s
     if token is not None and not serve:
         raise BadInput("--token only applies with --serve")
     classifier = open_classifier(model_path, runtime, threads)
+    store = uncertain_store(save_uncertain, max_saved, min_confidence, classifier)
     show = gui_available() if show is None else show
     preview = start_preview(serve, token) if serve else None  # reachable while a stream connects
     try:
         frames = open_frames(camera, source, connect_timeout, reconnect, realtime)
+        name = getattr(frames, "name", None) or (source if source is not None else f"camera {camera}")
+        keep = (lambda frame, reading, index: store.keep(reading, frame, name, index)) if store else None
         summary = run_capture(frames, classifier, lambda line: click.echo(line), save=save, json_lines=as_json,
                               max_frames=max_frames, smooth=smooth, roi=roi, min_confidence=min_confidence,
-                              show=show, publish=preview.publish if preview else None)
+                              show=show, publish=preview.publish if preview else None, keep=keep)
     finally:
         if preview is not None:
             preview.stop()
     sys.stdout.flush()
     counts = getattr(frames, "counts", None)
     click.echo(summary.line() + (counts() if counts else ""), err=True)
+    if store:
+        click.echo(store.summary(), err=True)
     if summary.lost_stream:
         raise DeviceUnavailable(summary.stopped_by)
 

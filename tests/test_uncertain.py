@@ -1,0 +1,90 @@
+"""`classify/capture --save-uncertain`: what the model was unsure of, kept for labelling (real model, real files)."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from edge_digits.edge.runtime import sha256_of
+from edge_digits.paths import default_model
+from tests.helpers import cli, one_line_error
+
+
+@pytest.fixture(scope="module")
+def photo_dir(tmp_path_factory, live_photos):
+    folder = tmp_path_factory.mktemp("uncertain") / "photos"
+    folder.mkdir()
+    for i, photo in enumerate(live_photos):
+        cv2.imwrite(str(folder / f"p{i}.png"), photo.image)
+    return folder
+
+
+def pending(folder) -> list[dict]:
+    return [json.loads(line) for line in (folder / "pending.jsonl").read_text().splitlines()]
+
+
+def test_classify_saves_each_uncertain_digit_with_its_record(photo_dir, tmp_path):
+    plain = cli("classify", photo_dir, "--json", "--min-confidence", "1", "--save-crops", tmp_path / "crops")
+    saved = cli("classify", photo_dir, "--json", "--min-confidence", "1", "--save-uncertain", tmp_path / "u")
+    assert saved.exit_code == 0, saved.output
+    assert saved.stdout == plain.stdout  # the --json contract is unchanged
+    readings = [json.loads(line) for line in saved.stdout.splitlines()]
+    digits = [(r["source"], d) for r in readings for d in r["digits"]]
+    assert len(digits) >= 8 and all(d["uncertain"] for _, d in digits)  # no int8 score reaches 1.0
+    assert saved.stderr == f"{len(digits)} uncertain digits saved to {tmp_path / 'u'}\n"
+    records = pending(tmp_path / "u")
+    assert [(r["source"], r["box"], r["label"], r["confidence"]) for r in records] == \
+        [(s, d["box"], d["label"], d["confidence"]) for s, d in digits]
+    crops = sorted((tmp_path / "crops").iterdir())  # --save-crops: <stem>_<i>_<label>.png, same order
+    sha = sha256_of(default_model())
+    for record, crop_file in zip(records, crops):
+        assert record["frame"] is None and record["model_sha256"] == sha
+        assert len(record["probabilities"]) == 10 and int(np.argmax(record["probabilities"])) == record["label"]
+        crop = cv2.imread(str(tmp_path / "u" / record["file"]), cv2.IMREAD_UNCHANGED)
+        assert crop.shape == (28, 28) and np.array_equal(crop, cv2.imread(str(crop_file), cv2.IMREAD_UNCHANGED))
+        view = cv2.imread(str(tmp_path / "u" / record["view"]), cv2.IMREAD_UNCHANGED)
+        assert view.ndim == 2 and view.shape[0] == 128 and view.shape[1] >= 32
+    assert len({r["file"] for r in records}) == len(records)
+
+
+def test_max_saved_drops_the_oldest_unlabelled_across_runs(photo_dir, tmp_path):
+    folder = tmp_path / "u"
+    first = cli("classify", photo_dir, "--min-confidence", "1", "--save-uncertain", folder, "--max-saved", "5")
+    assert first.exit_code == 0
+    n = int(first.stderr.split()[0])
+    assert first.stderr == f"{n} uncertain digits saved to {folder} ({n - 5} oldest dropped: --max-saved 5)\n"
+    kept = pending(folder)
+    assert len(kept) == 5
+    (folder / "labels.csv").write_text(f"file,label\n{kept[0]['file']},{kept[0]['label']}\n")  # the user's work
+    second = cli("classify", photo_dir, "--min-confidence", "1", "--save-uncertain", folder, "--max-saved", "5")
+    assert second.exit_code == 0
+    records = pending(folder)
+    assert records[0] == kept[0] and len(records) == 6  # the labelled crop stays, 5 wait for a label
+    assert not {r["file"] for r in records[1:]} & {r["file"] for r in kept}  # new names, the old run's dropped
+    on_disk = {p.name for p in folder.glob("*.png")} | {f"view/{p.name}" for p in (folder / "view").glob("*.png")}
+    assert on_disk == {r["file"] for r in records} | {r["view"] for r in records}
+
+
+def test_capture_records_frame_numbers(tmp_path, live_photos):
+    from edge_digits.edge.photos import write_video
+
+    video = tmp_path / "v.avi"
+    write_video(live_photos[:3], str(video), fps=10)
+    result = cli("capture", "--source", video, "--headless", "--json", "--min-confidence", "1",
+                 "--save-uncertain", tmp_path / "u")
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    expected = [(r["frame"], d["box"], d["label"]) for r in lines for d in r["digits"]]
+    assert [(r["frame"], r["box"], r["label"]) for r in pending(tmp_path / "u")] == expected
+    assert {r["source"] for r in pending(tmp_path / "u")} == {str(video)}
+
+
+def test_save_uncertain_needs_a_threshold(photo_dir, tmp_path):
+    result = cli("classify", photo_dir, "--save-uncertain", tmp_path / "u")
+    assert result.exit_code == 2
+    assert one_line_error(result) == ("Error: --save-uncertain needs --min-confidence (e.g. 0.9): "
+                                      "digits below it are saved")
+    assert not (tmp_path / "u").exists()
