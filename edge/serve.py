@@ -54,6 +54,28 @@ def is_loopback(host: str) -> bool:
     return all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos)
 
 
+def choose_token(host: str, token: str | None) -> str | None:
+    """The token a server on `host` asks for: the given one, none on loopback, else a generated one."""
+    return token if token or is_loopback(host) else secrets.token_urlsafe(16)
+
+
+def token_ok(expected: str | None, query_token: str, authorization: str) -> bool:
+    """True when no token is needed, or `?token=` / `Authorization: Bearer` carries the right one."""
+    if expected is None:
+        return True
+    given = query_token or authorization.removeprefix("Bearer ").strip()
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def listen(server_class: type, host: str, port: int, handler: type) -> ThreadingHTTPServer:
+    """`server_class` bound to host:port (IPv4 or IPv6); a port it cannot have is a one-line BadInput."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return type("_Server", (server_class,), {"address_family": family})((host, port), handler)
+    except OSError as error:
+        raise BadInput(f"--serve {host}:{port}: cannot listen there ({error.strerror})") from None
+
+
 class FrameHub:
     """The newest annotated frame and record, handed from the capture loop to every viewer."""
 
@@ -195,18 +217,13 @@ class PreviewServer:
         preview: PreviewServer
 
     def __init__(self, host: str, port: int, token: str | None = None) -> None:
-        self.token = token if token or is_loopback(host) else secrets.token_urlsafe(16)
+        self.token = choose_token(host, token)
         self.generated_token = token is None and self.token is not None
         self.hub = FrameHub()
         self.slots = threading.BoundedSemaphore(MAX_VIEWERS)
         self._lock = threading.Lock()
         self._viewers: set[socket.socket] = set()
-        server_class = type("_Server", (self._HTTPServer,), {
-            "address_family": socket.AF_INET6 if ":" in host else socket.AF_INET})
-        try:
-            self.httpd = server_class((host, port), _Handler)
-        except OSError as error:
-            raise BadInput(f"--serve {host}:{port}: cannot listen there ({error.strerror})") from None
+        self.httpd = listen(self._HTTPServer, host, port, _Handler)
         self.httpd.preview = self
         self.host, self.port = host, self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2},
@@ -218,10 +235,7 @@ class PreviewServer:
         return f"http://{host}:{self.port}/" + (f"?token={self.token}" if self.token else "")
 
     def authorised(self, query_token: str, authorization: str) -> bool:
-        if self.token is None:
-            return True
-        given = query_token or authorization.removeprefix("Bearer ").strip()
-        return hmac.compare_digest(given.encode(), self.token.encode())
+        return token_ok(self.token, query_token, authorization)
 
     def publish(self, frame: np.ndarray, record: dict) -> None:
         self.hub.publish(frame, record)

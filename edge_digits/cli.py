@@ -414,10 +414,11 @@ def benchmark(**kwargs) -> None:
 
 
 # ---------------------------------------------------------------- device commands
-from edge_digits.cli_edge import capture, classify  # noqa: E402  (click only; heavy imports inside)
+from edge_digits.cli_edge import capture, classify, label  # noqa: E402  (click only; heavy imports inside)
 
 main.add_command(classify)
 main.add_command(capture)
+main.add_command(label)
 
 
 def _terminated(signum, _frame) -> None:

@@ -203,9 +203,87 @@ def start_preview(serve: str, token: str | None):
     from edge_digits.edge.serve import PreviewServer, parse_address
 
     preview = PreviewServer(*parse_address(serve), token=token).start()
-    if preview.generated_token:
-        click.echo(f"preview: {preview.url}  (token generated for this run; pass --token to choose one)", err=True)
-    else:
-        shown = preview.url.split("?")[0] + ("?token=<your --token>" if preview.token else "")
-        click.echo(f"preview: {shown}", err=True)
+    announce("preview", preview)
     return preview
+
+
+def announce(what: str, server) -> None:
+    """`preview: URL` on stderr; a generated token is shown once, a chosen one never."""
+    if server.generated_token:
+        click.echo(f"{what}: {server.url}  (token generated for this run; pass --token to choose one)", err=True)
+    else:
+        shown = server.url.split("?")[0] + ("?token=<your --token>" if server.token else "")
+        click.echo(f"{what}: {shown}", err=True)
+
+
+# ---------------------------------------------------------------- label: the crops kept by --save-uncertain
+@click.command()
+@click.argument("folder", type=PATH)
+@click.option("--serve", "address", default="8001", show_default=True, metavar="[HOST:]PORT",
+              help="Where the labelling page listens (host 127.0.0.1 unless given; other hosts need a token).")
+@click.option("--token", help="Token the page asks for (generated and printed once for a non-loopback host).")
+@click.option("--cli", "in_terminal", is_flag=True, help="Label in the terminal instead (one key per line).")
+def label(folder, address, token, in_terminal) -> None:
+    """Label the crops in FOLDER one at a time: 0-9, x (not a digit), s (skip), u (undo).
+
+    FOLDER/labels.csv is rewritten after every answer; `train --extra-data FOLDER` reads it.
+    """
+    from edge_digits.edge.labelling import Labeller
+
+    labeller = Labeller(folder)
+    try:
+        if in_terminal:
+            label_in_terminal(labeller)
+        else:
+            serve_labels(labeller, address, token)
+    finally:  # Ctrl-C and SIGTERM too: every answer is already on disk
+        click.echo(f"{labeller.progress()}: {labeller.folder / 'labels.csv'}", err=True)
+
+
+def serve_labels(labeller, address: str, token: str | None) -> None:
+    """Serve the page until Ctrl-C or SIGTERM (every answer is already saved)."""
+    import time
+
+    from edge_digits.edge.label_server import LabelServer
+    from edge_digits.edge.serve import parse_address
+
+    server = LabelServer(labeller, *parse_address(address), token=token).start()
+    announce("label", server)
+    click.echo(f"{labeller.progress()}; Ctrl-C to stop", err=True)
+    try:
+        while True:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+def as_text(image) -> str:
+    """A 28×28 crop in characters, two pixel rows per line (white ink shows dense)."""
+    shades = " .:-=+*#%@"
+    rows = (image[0::2].astype(int) + image[1::2]) // 2
+    return "\n".join("".join(shades[v * len(shades) // 256] for v in row).rstrip() for row in rows)
+
+
+def label_in_terminal(labeller) -> None:
+    """One crop at a time: its picture in characters, the model's guess, a key per line (q or EOF stops)."""
+    import cv2
+
+    stdin = sys.stdin  # (CliRunner swaps it in tests)
+    while (item := labeller.current()) is not None:
+        image = cv2.imread(str(labeller.folder / item.file), cv2.IMREAD_GRAYSCALE)
+        if image is not None:
+            click.echo(as_text(image))
+        guess = "-" if item.guess is None else str(item.guess)
+        if item.confidence is not None:
+            guess += f" ({item.confidence:.2f})"
+        click.echo(f"[{labeller.progress()}] {item.file}  model: {guess}  key (0-9 x s u, q quits): ", nl=False)
+        line = stdin.readline()
+        if not line or line.strip().lower() == "q":
+            click.echo()
+            return
+        try:
+            labeller.press(line)
+        except BadInput as error:
+            click.echo(error.message)
