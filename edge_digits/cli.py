@@ -175,8 +175,11 @@ def data_field(out_dir: Path, photos: int, styled: int, seed: int) -> None:
 @click.option("--extra-repeat", type=click.IntRange(min=1), default=1, show_default=True,
               help="Oversample the --extra-data this many times.")
 @click.option("--finetune", type=EXISTING, help="Start from this .keras model's weights (fine-tuning).")
+@click.option("--holdout", type=click.FloatRange(0, 0.9),
+              help="With --finetune: share of the --extra-data crops kept out of training, to report accuracy "
+                   "before/after on  [default: 0.3]")
 def train(train_csv, out_dir, strategy, workers, worker_index, connect_timeout, backup_dir, extra_data, extra_repeat,
-          finetune, **options) -> None:
+          finetune, holdout, **options) -> None:
     """Train the seed (or --arch micro) CNN and write model.keras, history.json/png and confusion.png."""
     training_stack("train")
     from edge_digits.train import distribute
@@ -193,6 +196,14 @@ def train(train_csv, out_dir, strategy, workers, worker_index, connect_timeout, 
 
     digits = load_digits(train_csv, "train", need_labels=True)
     extras = [read_folder(folder) for folder in extra_data]
+    sizes, held_out = [len(d) for d in extras], None
+    if holdout is not None and not finetune:
+        raise BadInput("--holdout applies to fine-tuning: add --finetune MODEL.keras")
+    if finetune:
+        from edge_digits.train.finetune import hold_out
+
+        holdout = 0.3 if holdout is None else holdout
+        extras, held_out = hold_out(extras, holdout, options["seed"])
     if extras:
         digits = mixed(digits, extras, extra_repeat, options["seed"])
         click.echo(f"training data: {digits.source}, {len(digits)} images (extra data repeated {extra_repeat}x)")
@@ -210,10 +221,18 @@ def train(train_csv, out_dir, strategy, workers, worker_index, connect_timeout, 
         click.echo(f"{dist.cluster.name} done; the chief writes the outputs")
         return
     out_dir = out_dir or next_run_dir("train")
+    if finetune:
+        from edge_digits.train import finetune as tuning
+        from edge_digits.train.keras_io import load_model
+
+        before_after = tuning.report(load_model(finetune), result.model, held_out, load_digits(None, "test", True))
+        result.finetune = tuning.provenance(finetune, list(extra_data), sizes, holdout, before_after)
     paths = write_outputs(result, config, out_dir)
     if result.val_labels is not None:
         click.echo(f"\nvalidation per class (best epoch {result.best_epoch}):")
         click.echo(per_class_table(result.val_labels, result.val_predicted))
+    if finetune:
+        click.echo(f"\n{before_after.lines()}")
     for name, path in paths.items():
         click.echo(f"{name:>13}: {path}")
 
