@@ -8,6 +8,7 @@ kept, so the crops `classify --save-uncertain` keeps can be labelled from the tr
 
     python -m edge_digits.other_hand photos --out DIR --count N --seed S [--split train|test]
     python -m edge_digits.other_hand label FIELD_DIR --truth DIR.truth.json
+    python -m edge_digits.other_hand score READINGS.jsonl... --truth DIR.truth.json
 
 (`label` stands in for the person: it writes FIELD_DIR/labels.csv as `edge-digits label` would.)
 Draw the photos you fine-tune on from MNIST *train* and those you test on from MNIST *test*.
@@ -84,6 +85,22 @@ def truth_labels(records: list[dict], truth: dict) -> list[tuple[str, str]]:
     return rows
 
 
+def score(readings: list[dict], truth: dict) -> dict:
+    """Digits read right (a found box matching a true digit box, with its label) and photos read exactly."""
+    from edge_digits.field_photos import _iou
+
+    right = total = exact = 0
+    for reading in readings:
+        photo = truth[Path(reading["source"]).name]
+        total += len(photo["text"])
+        exact += reading["text"] == photo["text"]
+        for box, digit in zip(photo["boxes"], photo["text"]):
+            found = [d for d in reading["digits"] if _iou(d["box"], box) >= MATCH_IOU]
+            right += any(str(d["label"]) == digit for d in found[:1])
+    return {"photos": len(readings), "digits": total, "digits_read": right / max(1, total),
+            "photos_exact": exact / max(1, len(readings))}
+
+
 @click.group()
 def main() -> None:
     """Photos in another hand, and labels from their truth (see the module docstring)."""
@@ -114,6 +131,18 @@ def label_command(folder: Path, truth_file: Path) -> None:
     write_labels(folder, rows)
     click.echo(f"{len(rows)} crops labelled in {folder / 'labels.csv'} "
                f"({sum(label == 'x' for _, label in rows)} not a digit)")
+
+
+@main.command("score")
+@click.argument("jsonl_files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--truth", "truth_file", type=click.Path(path_type=Path), required=True)
+def score_command(jsonl_files: tuple[Path, ...], truth_file: Path) -> None:
+    """Digits read and photos read exactly, for each `classify --json` output of the truth's photos."""
+    truth = json.loads(truth_file.read_text())
+    for path in jsonl_files:
+        result = score([json.loads(line) for line in path.read_text().splitlines() if line.strip()], truth)
+        click.echo(f"{path}: {100 * result['digits_read']:.1f}% of {result['digits']} digits read, "
+                   f"{100 * result['photos_exact']:.1f}% of {result['photos']} photos read exactly")
 
 
 if __name__ == "__main__":
