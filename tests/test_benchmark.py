@@ -21,7 +21,7 @@ def bench(tmp_path_factory, converted, tiny_model_path):
     out = tmp_path_factory.mktemp("bench")
     models = converted[0]
     args = ["benchmark", "--model", tiny_model_path, "--limit", "300", "--threads", "1,2", "--warmup", "2",
-            "--runs", "20", "--keras-runs", "3", "--photos", "12", "--pipeline-frames", "20",
+            "--runs", "20", "--keras-runs", "3", "--photos", "12", "--pipeline-frames", "20", "--field-photos", "6",
             "--json", out / "bench.json", "--plot", out / "bench.png"]
     for fmt in ("float32", "int8", "dynamic", "float16"):
         args += ["--tflite", models / f"digits_{fmt}.tflite"]
@@ -38,6 +38,9 @@ def test_json_follows_the_contract(bench):
     assert ("keras-predict", names[0][1]) in names and any(n == "keras-call" for n, _ in names)
     for fmt in ("float32", "int8", "dynamic", "float16"):
         assert (f"tflite-{fmt}", 1) in names and (f"tflite-{fmt}", 2) in names
+    reading = document["reading"]
+    assert reading["field"]["images"] == 6 and reading["real"]["all"]["images"] >= 60
+    assert {"exact", "right_count", "confident_share", "confident_exact"} <= set(reading["real"]["report"])
     for peer in ("onnx-float32", "onnx-int8", "openvino-int8", "openvino-float32"):
         assert (peer, 1) in names and (peer, 2) in names  # measured, or "skipped: not installed"
     for row in document["results"]:
@@ -93,7 +96,7 @@ def test_table_and_plot(bench, tiny_model_path):
 def test_min_accuracy_fails_the_run(converted):
     result = cli("benchmark", "--tflite", converted[0] / "digits_int8.tflite", "--limit", "200",
                  "--threads", "1", "--runs", "5", "--photos", "0", "--pipeline-frames", "0", "--no-cold-start",
-                 "--no-peers", "--keras-runs", "2", "--min-accuracy", "0.999")
+                 "--field-photos", "0", "--no-peers", "--keras-runs", "2", "--min-accuracy", "0.999")
     assert result.exit_code == 1
     assert "below --min-accuracy 99.90%" in one_line_error(result)
     assert "tflite-int8" in result.stdout  # the table is still printed
@@ -102,7 +105,7 @@ def test_min_accuracy_fails_the_run(converted):
 QUICK_SETTINGS = {"threads": [1], "warmup": 1, "runs": 3, "keras_runs": 2, "photos": 0, "cold_start": False,
                   "peers": False}
 QUICK = ("--limit", "50", "--threads", "1", "--warmup", "1", "--runs", "3", "--keras-runs", "2", "--photos", "0",
-         "--pipeline-frames", "0", "--no-cold-start", "--no-peers")
+         "--pipeline-frames", "0", "--field-photos", "0", "--no-cold-start", "--no-peers")
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +129,7 @@ def test_a_named_model_that_cannot_run_is_an_error(problem, converted, tmp_path,
         bad.write_bytes((converted[0] / "digits_float32.tflite").read_bytes()[:5000])
     reason = {"missing": "no such model file",
               "truncated": "damaged or unsupported TFLite model",
-              "wrong shape": "input shape [1, 16, 16, 1] is not [N, 28, 28, 1] with 10 outputs"}[problem]
+              "wrong shape": "input shape [1, 16, 16, 1] is not [N, 28, 28, 1]"}[problem]
     result = cli("benchmark", "--tflite", good, "--tflite", bad, *QUICK, "--min-accuracy", "0.5")
     assert result.exit_code == 2
     error = one_line_error(result)

@@ -15,13 +15,16 @@ from edge_digits.benchmarks import photo_accuracy, soak, train_speed
 def test_photo_accuracy_reports_both_kinds(converted):
     model = converted[0] / "digits_int8.tflite"
     result = CliRunner().invoke(photo_accuracy.main, ["--model", str(model), "--single", "4", "--multi", "2",
-                                                      "--seed", "5"])
+                                                      "--field", "3", "--no-real", "--seed", "5"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert re.fullmatch(r"single digits {10}4 photos \(seed 5\): [\d.]+% read exactly, [\d.]+% right digit count, "
                         r"[\d.]+% digits right", lines[0]), lines[0]
     assert lines[1].startswith("2-4 digit numbers      2 photos (seed 6): ")
-    assert re.fullmatch(r"model digits_int8\.tflite, \d+ s", lines[2])
+    assert lines[3] == "field photos (seed 7), per failure class:"
+    assert lines[4].split() == ["images", "exact", "count", "conf.share", "conf.exact"]
+    assert lines[5].startswith("all                 3 ")
+    assert re.fullmatch(r"model digits_int8\.tflite, \d+ s", lines[-1])
 
 
 def test_photo_accuracy_is_a_plain_function(converted):
