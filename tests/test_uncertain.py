@@ -128,3 +128,18 @@ def test_the_loop_reads_another_hand_better(tmp_path, eval_csv):
     manifest = json.loads((tmp_path / "ft" / "manifest.json").read_text())
     assert manifest["finetune"] == {"base_model": "digits.keras", "base_sha256": sha256_of(base),
                                     "extra_data": history["extra_data"]}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--holdout", "0.3"], "--holdout applies to fine-tuning: add --finetune MODEL.keras"),
+    (["--finetune", "BASE", "--holdout", "0.1"], "folder:{folder}: --holdout 0.1 of 3 crops leaves none to test on"),
+])
+def test_holdout_misuse_is_one_line_exit_2(tmp_path, mnist_test, args, message):
+    from edge_digits.labelled import write_folder
+
+    folder = write_folder(tmp_path / "field", mnist_test.images[:3], mnist_test.labels[:3])
+    args = [str(default_model().with_name("digits.keras")) if a == "BASE" else a for a in args]
+    result = cli("train", "--extra-data", folder, *args, "--epochs", "1", "--limit", "100", "--out", tmp_path / "run")
+    assert result.exit_code == 2
+    assert one_line_error(result) == "Error: " + message.format(folder=folder)
+    assert not (tmp_path / "run").exists()
