@@ -225,7 +225,8 @@ def train(train_csv, out_dir, strategy, workers, worker_index, connect_timeout, 
         from edge_digits.train import finetune as tuning
         from edge_digits.train.keras_io import load_model
 
-        before_after = tuning.report(load_model(finetune), result.model, held_out, load_digits(None, "test", True))
+        before_after = tuning.report(load_model(finetune), result.model, held_out, load_digits(None, "test", True),
+                                     tuning.not_digits(list(extra_data)))
         result.finetune = tuning.provenance(finetune, list(extra_data), sizes, holdout, before_after)
     paths = write_outputs(result, config, out_dir)
     if result.val_labels is not None:

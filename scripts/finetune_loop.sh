@@ -5,7 +5,7 @@
 # the README's figures come from the defaults below. Outputs go to $OUT.
 set -euo pipefail
 OUT=${OUT:-runs/other-hand}
-PHOTOS=${PHOTOS:-250}          # photos of the hand whose uncertain digits get labelled (MNIST train digits)
+PHOTOS=${PHOTOS:-300}          # photos of the hand whose uncertain digits get labelled (MNIST train digits)
 TEST_PHOTOS=${TEST_PHOTOS:-300} # held-out photos of the same hand (MNIST test digits)
 EPOCHS=${EPOCHS:-4}
 LIMIT=${LIMIT:-30000}           # training images per epoch: MNIST train mixed with the oversampled crops

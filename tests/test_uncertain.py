@@ -113,6 +113,9 @@ def test_the_loop_reads_another_hand_better(tmp_path, eval_csv):
     report = history["report"]
     assert f"held-out crops ({report['holdout_size']}): base {100 * report['holdout_before']:.2f}% -> " \
            f"fine-tuned {100 * report['holdout_after']:.2f}%\n" in result.output
+    assert f"not-a-digit crops ({report['not_digits']}): --min-confidence {report['threshold']:.2f} marks 90% of " \
+           f"them uncertain, and passes {100 * report['digits_kept']:.0f}% of the held-out digits\n" in result.output
+    assert report["not_digits"] >= 10 and 0 < report["threshold"] < 1
     assert report["holdout_size"] >= 30
     assert report["holdout_before"] < 0.75  # the stock model reads this hand badly ...
     assert report["holdout_after"] >= report["holdout_before"] + 0.10, report  # ... and far better once fine-tuned
