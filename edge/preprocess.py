@@ -30,7 +30,7 @@ from edge_digits.errors import BadInput
 
 WORK_SIDE = 1000  # longest side processed; larger frames are downscaled first ...
 SMALL_SIDE = 400  # ... and smaller ones than this upscaled 2×
-MAX_DIGIT_ASPECT = 1.1  # a digit is at most this many times wider than tall (a wide 0 or 2)
+MAX_DIGIT_ASPECT = 1.5  # a digit is at most this many times wider than tall (a wide 0, a 5 with a long bar)
 BACKGROUND_SIDE = 80  # longest side of the low-resolution background estimate ...
 BACKGROUND_MIN_SIDE = 40  # ... unless that leaves fewer rows than this on the short side
 MIN_CONTRAST = 18  # grey levels: weaker "ink" is paper texture or noise
@@ -41,6 +41,7 @@ SPECK_SHARE = 0.03  # a component under this share of the largest one's area is 
 SOLID_FILL = 0.75  # share of its box a component fills to count as a solid patch (shadow, margin), not strokes
 BORDER_BAND_SPAN = 0.9  # a band along a border spans this share of it (a page edge, a scanner margin) ...
 BORDER_BAND_DEPTH = 0.25  # ... and reaches at most this share into the frame
+SLIVER = 10  # a strip at the border this many times longer than wide is a page edge, not a 1
 LINE_LENGTH = 1.6  # a straight run this many digit heights long is a line (ruled paper, underline, box)
 LINE_SLENDERNESS = 8  # ... if it is at least this many times longer than thick
 FRAME_SPAN = 0.95  # a vertical line (grid, margin, border) spans the whole frame, as a tall 1 does not
@@ -225,7 +226,8 @@ def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     down_a_side = ((x == 0) | (x + bw == w)) & (bh >= BORDER_BAND_SPAN * h) & (bw < BORDER_BAND_DEPTH * w)
     along_a_side = ((y == 0) | (y + bh == h)) & (bw >= BORDER_BAND_SPAN * w) & (bh < BORDER_BAND_DEPTH * h)
     solid = touches & (fill > SOLID_FILL) & (area > 0.01 * h * w)
-    junk = down_a_side | along_a_side | solid | ((fill > SOLID_FILL) & (area > 0.2 * h * w))
+    sliver = touches & (np.maximum(bw, bh) > SLIVER * np.minimum(bw, bh))  # a page edge's thin strip
+    junk = down_a_side | along_a_side | solid | sliver | ((fill > SOLID_FILL) & (area > 0.2 * h * w))
     keep = ~junk & (area >= 6)
     good = stats[keep]
     if len(good):

@@ -20,11 +20,11 @@ from .runtime import Classifier
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
 MIN_SIDE = 8  # pixels: anything smaller cannot hold a readable digit
-SPLIT_WIDTH = 0.45  # a crop is tried as k touching digits once it is k × this many heights wide ...
+SPLIT_WIDTH = 0.6  # a crop is tried as k touching digits once it is k × this many heights wide ...
 MAX_PARTS = 3  # ... for k up to this
 SPLIT_MARGIN = 0.2  # a split must beat the whole crop's mean log-confidence by this much
 BALANCE = 0.01  # the weight of unequal piece widths when ranking cuts
-MAX_DIGIT_ASPECT = 1.1  # a single digit is at most this many times wider than tall (a wide 0 or 2)
+MAX_DIGIT_ASPECT = 1.45  # a crop wider than this (in heights) is hardly one digit
 NARROW, CLOSE = 0.4, 0.05  # two narrow crops this close (in digit heights) may be one digit in two pieces
 DOUBT_SPLIT, DOUBT_PAIR = 0.85, 0.5  # confidence caps for guessed segmentations
 VARIANT_ANGLE = 8.0  # degrees: the tilt of the variants a confident reading must survive
@@ -97,17 +97,19 @@ def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray],
     split: list[bool] = []
     for crop, p in zip(crops, probs):
         w, h = crop.box[2], crop.box[3]
-        # A crop wider than any single digit is more likely several: then a split need only tie.
-        margin = SPLIT_MARGIN if w <= MAX_DIGIT_ASPECT * h else -SPLIT_MARGIN
-        best, best_score = None, _certainty([p]) + margin
-        for parts in range(2, min(MAX_PARTS, int(w / (SPLIT_WIDTH * h)) + 1) + 1):
+        best, best_rank = None, -np.inf
+        for parts in range(2, min(MAX_PARTS, int(w / (SPLIT_WIDTH * h))) + 1):
             for pieces in split_digit(crop, parts):
                 piece_probs = list(classifier.probabilities(np.stack([c.image for c in pieces])))
                 widths = [c.box[2] for c in pieces]
                 # Ties (int8 outputs saturate) go to the cut whose pieces are most alike in width.
-                score = _certainty(piece_probs) - BALANCE * float(np.log(max(widths) / max(1, min(widths))))
-                if score > best_score:
-                    best, best_score = (pieces, piece_probs), score
+                rank = _certainty(piece_probs) - BALANCE * float(np.log(max(widths) / max(1, min(widths))))
+                if rank > best_rank:
+                    best, best_rank = (pieces, piece_probs), rank
+        # A crop wider than any single digit is more likely several: then the split need only tie.
+        margin = SPLIT_MARGIN if w <= MAX_DIGIT_ASPECT * h else 0.0
+        if best is not None and _certainty(best[1]) < _certainty([p]) + margin:
+            best = None
         if best is None:
             out_crops.append(crop)
             out_probs.append(p)
