@@ -113,10 +113,13 @@ def test_the_loop_reads_another_hand_better(tmp_path, eval_csv):
     report = history["report"]
     assert f"held-out crops ({report['holdout_size']}): base {100 * report['holdout_before']:.2f}% -> " \
            f"fine-tuned {100 * report['holdout_after']:.2f}%\n" in result.output
-    if report["not_digits"]:  # crops the truth calls "not a digit" (pieces of a digit, marks), if any
+    if report["not_digits"] >= 10:  # crops the truth calls "not a digit" (pieces of a digit, marks), if any
         assert f"not-a-digit crops ({report['not_digits']}): --min-confidence {report['threshold']:.2f} marks 90% " \
                f"of them uncertain, and passes {100 * report['digits_kept']:.0f}% of the held-out digits\n" \
                in result.output
+    elif report["not_digits"]:
+        assert f"not-a-digit crops ({report['not_digits']}): too few to set --min-confidence (10 needed)\n" \
+            in result.output
     else:
         assert "not-a-digit" not in result.output
     assert report["holdout_size"] >= 30
@@ -171,3 +174,6 @@ def test_not_a_digit_crops_set_the_threshold(tiny_run, mnist_test):
     assert result.lines().splitlines()[-1] == (
         f"not-a-digit crops (60): --min-confidence {result.threshold:.2f} marks 90% of them uncertain, "
         f"and passes {100 * result.digits_kept:.0f}% of the held-out digits")
+    few = finetune.report(tiny_run.model, tiny_run.model, held, mnist, specks[:9])
+    assert few.threshold is None
+    assert few.lines().splitlines()[-1] == "not-a-digit crops (9): too few to set --min-confidence (10 needed)"

@@ -75,6 +75,7 @@ def edge_confidence(model: keras.Model, images: np.ndarray) -> np.ndarray:
 
 
 REJECT = 0.9  # the share of `x` crops the suggested --min-confidence marks uncertain
+MIN_NOT_DIGITS = 10  # fewer `x` crops than this set no threshold
 
 
 def accuracy(model: keras.Model, digits: Digits) -> float:
@@ -100,6 +101,9 @@ class FinetuneReport:
                        f"fine-tuned {100 * self.holdout_after:.2f}%")
         out.append(f"MNIST test ({self.mnist_size}): base {100 * self.mnist_before:.2f}% -> "
                    f"fine-tuned {100 * self.mnist_after:.2f}%")
+        if self.not_digits and self.threshold is None:
+            out.append(f"not-a-digit crops ({self.not_digits}): too few to set --min-confidence "
+                       f"({MIN_NOT_DIGITS} needed)")
         if self.threshold is not None:
             kept = "" if self.digits_kept is None else \
                 f", and passes {100 * self.digits_kept:.0f}% of the held-out digits"
@@ -117,8 +121,8 @@ def report(base: keras.Model, tuned: keras.Model, holdout: Digits | None, mnist_
         n, accuracy(base, holdout) if n else None, accuracy(tuned, holdout) if n else None,
         len(mnist_test), accuracy(base, mnist_test), accuracy(tuned, mnist_test),
     )
-    if rejects is not None and len(rejects):
-        result.not_digits = len(rejects)
+    result.not_digits = 0 if rejects is None else len(rejects)
+    if result.not_digits >= MIN_NOT_DIGITS:
         result.threshold = float(np.quantile(edge_confidence(tuned, rejects), REJECT))
         if n:
             result.digits_kept = float((edge_confidence(tuned, holdout.images) >= result.threshold).mean())
