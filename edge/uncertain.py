@@ -7,9 +7,11 @@ Each digit under `--min-confidence` becomes three things in DIR:
 - a line of `pending.jsonl`: source, frame, box, the model's guess, its ten probabilities, the
   model's sha256 and both file names.
 
-Ids are `<UTC time>-<random>-<n>`, unique across runs. Beyond `max_saved` unlabelled crops the
-oldest are dropped (their files and lines); crops labels.csv already names are the user's work
-and are kept. Every file is written atomically; pending.jsonl is rewritten as a whole.
+Ids are `<UTC time>-<random>-<n>`, unique across runs. A camera sees one digit frame after frame:
+capture does not save a digit again where it saved one in the last 30 frames. Beyond `max_saved`
+unlabelled crops the oldest are dropped (their files and lines); crops labels.csv already names
+are the user's work and are kept. Every file is written atomically; pending.jsonl is rewritten
+as a whole.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ PENDING = "pending.jsonl"
 VIEWS = "view"
 VIEW_HEIGHT = 128  # px: the human's crop, whatever the digit's size in the frame
 CONTEXT = 0.5  # of the digit's larger side, added on every side of the human's crop
+REPEAT_FRAMES = 30  # capture: a digit where one was saved this many frames ago or less is the same digit
 
 
 def view_crop(frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -46,6 +49,13 @@ def view_crop(frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     scale = VIEW_HEIGHT / region.shape[0]
     size = (max(1, round(region.shape[1] * scale)), VIEW_HEIGHT)
     return cv2.resize(region, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+
+
+def _same_place(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    """Two boxes of one digit seen twice: centres within a third of the height, heights within 30%."""
+    (ax, ay, aw, ah), (bx, by, bw, bh) = a, b
+    near = abs((ax + aw / 2) - (bx + bw / 2)) + abs((ay + ah / 2) - (by + bh / 2)) <= max(ah, bh) / 3
+    return near and min(ah, bh) >= 0.7 * max(ah, bh)
 
 
 def read_pending(folder: str | os.PathLike) -> list[dict]:
@@ -88,12 +98,15 @@ class UncertainStore:
         self.run = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
         self.count = 0  # saved by this run
         self.dropped = 0  # dropped by this run, to stay under max_saved
+        self._recent: list[tuple[int, tuple[int, int, int, int]]] = []  # (frame, box) saved lately
 
     def keep(self, reading: Reading, frame: np.ndarray, source: str, frame_index: int | None = None) -> list[dict]:
         """Save every uncertain digit of `reading` (found in `frame`); returns their pending records."""
         records = []
+        if frame_index is not None:
+            self._recent = [(f, b) for f, b in self._recent if frame_index - f < REPEAT_FRAMES]
         for crop, digit in zip(reading.crops, reading.digits):
-            if not digit.uncertain:
+            if not digit.uncertain or self._seen(digit.box, frame_index):
                 continue
             name = f"{self.run}-{self.count:06d}"
             self.count += 1
@@ -109,6 +122,15 @@ class UncertainStore:
         if records:
             self._add(records)
         return records
+
+    def _seen(self, box: tuple[int, int, int, int], frame_index: int | None) -> bool:
+        """True for a video frame's digit saved lately at the same place; else remember it."""
+        if frame_index is None:
+            return False
+        if any(_same_place(box, b) for _, b in self._recent):
+            return True
+        self._recent.append((frame_index, box))
+        return False
 
     @staticmethod
     def _write_png(path: Path, image: np.ndarray) -> None:

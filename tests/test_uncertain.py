@@ -68,18 +68,32 @@ def test_max_saved_drops_the_oldest_unlabelled_across_runs(photo_dir, tmp_path):
     assert on_disk == {r["file"] for r in records} | {r["view"] for r in records}
 
 
-def test_capture_records_frame_numbers(tmp_path, live_photos):
+def test_capture_records_frame_numbers_and_saves_a_still_digit_once(tmp_path, live_photos):
     from edge_digits.edge.photos import write_video
 
     video = tmp_path / "v.avi"
-    write_video(live_photos[:3], str(video), fps=10)
+    write_video([live_photos[0]] * 4, str(video), fps=10)  # a camera looking at one page
     result = cli("capture", "--source", video, "--headless", "--json", "--min-confidence", "1",
                  "--save-uncertain", tmp_path / "u")
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    expected = [(r["frame"], d["box"], d["label"]) for r in lines for d in r["digits"]]
-    assert [(r["frame"], r["box"], r["label"]) for r in pending(tmp_path / "u")] == expected
+    assert len(lines) == 4 and all(r["digits"] == lines[0]["digits"] for r in lines)
+    first = [(0, d["box"], d["label"]) for d in lines[0]["digits"]]
+    assert [(r["frame"], r["box"], r["label"]) for r in pending(tmp_path / "u")] == first
     assert {r["source"] for r in pending(tmp_path / "u")} == {str(video)}
+
+
+def test_a_digit_at_the_same_place_is_saved_again_30_frames_later(tmp_path, live_photos):
+    from edge_digits.edge.digit_reader import DigitReader
+    from edge_digits.edge.uncertain import UncertainStore
+
+    reading = DigitReader(min_confidence=1.0).read(live_photos[1].image, source="cam")
+    n = len(reading.digits)
+    store = UncertainStore(tmp_path / "u")
+    saved = [len(store.keep(reading, live_photos[1].image, "cam", frame)) for frame in (0, 1, 29, 30, 31)]
+    assert n >= 1 and saved == [n, 0, 0, n, 0]  # again 30 frames after it was saved
+    assert store.summary() == f"{2 * n} uncertain digits saved to {tmp_path / 'u'}"
+    assert len(store.keep(reading, live_photos[1].image, "cam")) == n  # still images: every one
 
 
 def test_save_uncertain_needs_a_threshold(photo_dir, tmp_path):
