@@ -37,3 +37,14 @@ step "5. edge-digits classify the held-out photos with the shipped and the fine-
 edge-digits classify "$OUT/test-photos" --json > "$OUT/before.jsonl"
 edge-digits classify "$OUT/test-photos" --json --model "$OUT/finetuned/model_int8.tflite" > "$OUT/after.jsonl"
 python -m edge_digits.other_hand score "$OUT/before.jsonl" "$OUT/after.jsonl" --truth "$OUT/test-photos.truth.json"
+
+# The issue's bar for the loop: the held-out crops read better, MNIST test at most 0.2 points lower.
+python - "$OUT/finetuned/history.json" "${CHECK:-1}" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["finetune"]["report"]
+change = 100 * (r["mnist_after"] - r["mnist_before"])
+ok = change >= -0.2 and r["holdout_after"] > r["holdout_before"]
+print(f"check: held-out crops {100 * r['holdout_before']:.2f}% -> {100 * r['holdout_after']:.2f}%, "
+      f"MNIST test {change:+.2f} points (at least -0.20): {'ok' if ok else 'FAILED'}")
+sys.exit(0 if ok or sys.argv[2] == "0" else 1)
+PY
