@@ -60,12 +60,12 @@ release-model: $(STAMP)
 	$(BIN)/edge-digits train --optimizer adam --schedule cosine --epochs 40 --validation-split 0 \
 	    --seed 1 --out runs/release
 	$(BIN)/edge-digits data field --out runs/field --photos 5000 --styled 15000 --seed 100
-	$(BIN)/edge-digits train --finetune runs/release/model.keras --extra-data runs/field --extra-repeat 2 \
-	    --optimizer adam --learning-rate 0.0003 --schedule cosine --epochs 6 --validation-split 0 \
+	$(BIN)/edge-digits train --finetune runs/release/model.keras --extra-data runs/field --extra-repeat 1 \
+	    --optimizer adam --learning-rate 0.00003 --schedule cosine --epochs 3 --validation-split 0 \
 	    --seed 1 --out runs/field-model
 	cp runs/field-model/model.keras models/digits.keras
 	$(BIN)/edge-digits convert --model models/digits.keras --float32 --int8 --dynamic --float16 \
-	    --calibration-samples 1000 --max-drop 0.05 --out models
+	    --calibration-samples 2000 --max-drop 0.05 --out models
 	$(BIN)/edge-digits evaluate --model models/digits.keras --top 0
 
 # The shipped micro model for microcontrollers: the micro architecture, same data, int8 only,

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_digits.edge.runtime import Classifier
+from edge_digits.formats import to_inputs
 
 from .runners import Runner
 
@@ -87,7 +88,7 @@ def quantize_onnx(float_path: Path, images: np.ndarray, work_dir: Path) -> Path:
 
     class Reader(CalibrationDataReader):
         def __init__(self):
-            self.batches = iter([{"image": (images[i : i + 100].astype(np.float32) / 255.0)[..., None]}
+            self.batches = iter([{"image": to_inputs(images[i : i + 100])}
                                  for i in range(0, len(images), 100)])
 
         def get_next(self):
@@ -121,7 +122,7 @@ class OnnxRunner(Runner):
         super().__init__(f"onnx-{fmt}", fmt, "onnxruntime", threads, path.stat().st_size, load_s)
 
     def one(self, image):
-        return self.session.run(None, {self.input_name: (image.astype(np.float32) / 255.0)[..., None]})[0]
+        return self.session.run(None, {self.input_name: to_inputs(image)})[0]
 
     def many(self, images):
         return np.concatenate([self.one(images[i : i + 256]) for i in range(0, len(images), 256)])

@@ -3,7 +3,7 @@
     python -m edge_digits.benchmarks.photo_accuracy [--model models/digits_int8.tflite]
         [--single 1000] [--multi 500] [--field 1000] [--seed 12345]
 
-The generated photographs are MNIST *test* digits rendered as ink on paper (edge_digits.edge.photos),
+The generated photographs are MNIST *test* digits rendered as ink on paper (edge_digits.photos),
 the field photos the same digits drawn the way real pictures fail (edge_digits.field_photos);
 the default seed was never used while tuning. Then the real development set (tests/data/real),
 its `tune` half (looked at while tuning) and its `report` half (not looked at) apart.
@@ -17,10 +17,10 @@ from pathlib import Path
 import click
 
 from edge_digits.data import load_mnist
-from edge_digits.edge.photos import make_photos
-from edge_digits.edge.reader import read_frame
+from edge_digits.edge.reader import read_digits
 from edge_digits.edge.runtime import Classifier
 from edge_digits.paths import default_model
+from edge_digits.photos import make_photos
 
 
 def photo_accuracy(classifier: Classifier, count: int, seed: int, digits: tuple[int, int]) -> dict:
@@ -29,7 +29,7 @@ def photo_accuracy(classifier: Classifier, count: int, seed: int, digits: tuple[
     photos = make_photos(test.images, test.labels, count, seed=seed, digits_per_photo=digits)
     exact = counted = digit_right = digit_total = 0
     for photo in photos:
-        text = read_frame(photo.image, classifier).text
+        text = read_digits(photo.image, classifier).text
         exact += text == photo.text
         counted += len(text) == len(photo.text)
         if len(text) == len(photo.text):

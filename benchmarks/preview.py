@@ -18,9 +18,11 @@ import sys
 import time
 from pathlib import Path
 
+import click
 import cv2
 
 from edge_digits.data import Digits
+from edge_digits.paths import default_model
 
 _VIEWER = """
 import http.client, signal, sys
@@ -113,23 +115,22 @@ class _Viewer:
             time.sleep(0.01)
 
 
-def main() -> None:
-    import argparse
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--model", "model_path", type=click.Path(path_type=Path), default=default_model, show_default=True,
+              help="The .tflite model (default: the shipped int8 model).")
+@click.option("--frames", type=click.IntRange(min=1), default=150, show_default=True)
+@click.option("--trials", type=click.IntRange(min=1), default=9, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+def main(model_path: Path, frames: int, trials: int, seed: int) -> None:
+    """Frames per second of the live preview's stream, with and without a viewer, as JSON."""
     import json
     import tempfile
 
     from edge_digits.data import load_mnist
-    from edge_digits.paths import default_model
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=default_model())
-    parser.add_argument("--frames", type=int, default=150)
-    parser.add_argument("--trials", type=int, default=9)
-    parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
-        result = preview_fps(args.model, load_mnist("test"), args.frames, args.seed, Path(work), args.trials)
-    print(json.dumps(result, indent=2))
+        result = preview_fps(model_path, load_mnist("test"), frames, seed, Path(work), trials)
+    click.echo(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

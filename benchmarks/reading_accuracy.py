@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-from edge_digits.edge.reader import Reading, load_image, read_frame
+from edge_digits.edge.reader import Reading, load_image, read_digits
 from edge_digits.edge.runtime import Classifier
 
 REAL_SET = Path(__file__).resolve().parent.parent / "tests" / "data" / "real"
@@ -54,7 +54,7 @@ def real_accuracy(classifier: Classifier, folder: str | Path = REAL_SET,
     """Scores on the real development set: per split (`tune`, `report`) and for all images."""
     by_split: dict[str, list[tuple[str, Reading]]] = defaultdict(list)
     for row in real_images(folder):
-        reading = read_frame(load_image(row["file"]), classifier, source=str(row["file"].name))
+        reading = read_digits(load_image(row["file"]), classifier, source=str(row["file"].name))
         by_split[row["split"]].append((row["text"], reading))
         by_split["all"].append((row["text"], reading))
     return {split: score(pairs, threshold) for split, pairs in sorted(by_split.items())}
@@ -68,7 +68,7 @@ def field_accuracy(classifier: Classifier, count: int, seed: int, threshold: flo
     test = load_mnist("test")
     by_scene: dict[str, list[tuple[str, Reading]]] = defaultdict(list)
     for photo in make_field_photos(test.images, test.labels, count, seed=seed):
-        pair = (photo.text, read_frame(photo.image, classifier))
+        pair = (photo.text, read_digits(photo.image, classifier))
         by_scene["all"].append(pair)
         for scene in photo.scenes or ["plain"]:
             by_scene[scene].append(pair)

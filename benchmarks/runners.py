@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_digits.edge.runtime import Classifier
+from edge_digits.formats import to_inputs
 
 
 @dataclass
@@ -62,7 +63,7 @@ class KerasRunner(Runner):
         self.how = how
 
     def one(self, image):
-        x = (image.astype(np.float32) / 255.0)[..., None]
+        x = to_inputs(image)
         if self.how == "predict":
             return self.model.predict(x, verbose=0)
         return np.asarray(self.model(x, training=False))
@@ -71,5 +72,5 @@ class KerasRunner(Runner):
         from edge_digits.train.fit import predict_probabilities
 
         if self.how == "predict":
-            return self.model.predict((images.astype(np.float32) / 255.0)[..., None], batch_size=256, verbose=0)
+            return self.model.predict(to_inputs(images), batch_size=256, verbose=0)
         return predict_probabilities(self.model, images, batch_size=256)

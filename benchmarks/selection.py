@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edge_digits.errors import BadInput
+from edge_digits.formats import FORMATS, MICRO_INT8, MICRO_INT8_FILE, format_of_file, tflite_file_name
 from edge_digits.paths import models_dir
-
-FORMATS = ("float32", "int8", "dynamic", "float16")
 
 
 @dataclass
@@ -23,12 +22,6 @@ class ModelSet:
     reference: str  # one line for the table's header: which Keras model, or that there is none
     tflite: dict[str, Path] = field(default_factory=dict)  # format (or stem) → file
     failed: dict[str, str] = field(default_factory=dict)  # format (or stem) → why it cannot run
-
-
-def tflite_format(path: Path) -> str:
-    """The format a file name ends with (digits_int8.tflite → int8; the micro model → micro-int8), else its stem."""
-    fmt = next((f for f in FORMATS if path.stem.endswith(f)), path.stem)
-    return "micro-int8" if fmt == "int8" and "micro" in path.stem else fmt
 
 
 def check_tflite(path: Path) -> str | None:
@@ -59,12 +52,12 @@ def select_models(keras_path: Path | None, tflite_paths: Sequence[Path], skip_fa
     models = ModelSet(keras_path, reference)
     if not tflite_paths:
         assert keras_path is not None
-        found = {f: keras_path.parent / f"{keras_path.stem}_{f}.tflite" for f in FORMATS}
-        found["micro-int8"] = keras_path.parent / "digits_micro_int8.tflite"  # the shipped micro model
+        found = {f: keras_path.parent / tflite_file_name(keras_path.stem, f) for f in FORMATS}
+        found[MICRO_INT8] = keras_path.parent / MICRO_INT8_FILE  # the shipped micro model
         models.tflite = {f: p for f, p in found.items() if p.is_file()}
         return models
     for path in tflite_paths:
-        name = tflite_format(path)
+        name = format_of_file(path)
         name = name if name not in models.tflite and name not in models.failed else path.stem
         why = check_tflite(path)
         if why is None:

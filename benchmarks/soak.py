@@ -33,7 +33,7 @@ def _rss_mib(pid: int) -> float:
 def make_video(path: Path, frames: int, seed: int = 3) -> Path:
     """`frames` 640×480 frames cycling through 50 generated photographs of 1-4 digits."""
     from edge_digits.data import load_mnist
-    from edge_digits.edge.photos import make_photos, write_video
+    from edge_digits.photos import make_photos, write_video
 
     test = load_mnist("test")
     photos = make_photos(test.images, test.labels, 50, seed=seed, digits_per_photo=(1, 4))

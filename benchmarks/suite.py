@@ -91,8 +91,8 @@ class PhotoSet:
 
     @classmethod
     def make(cls, test: Digits, count: int, seed: int) -> PhotoSet:
-        from edge_digits.edge.photos import make_photos
         from edge_digits.edge.preprocess import find_digits
+        from edge_digits.photos import make_photos
 
         single = make_photos(test.images, test.labels, count - count // 3, seed=seed)
         multi = make_photos(test.images, test.labels, count // 3, seed=seed + 1, digits_per_photo=(2, 4))
@@ -143,7 +143,7 @@ def _skipped(name: str, fmt: str, runtime: str, threads: int, why: str) -> dict:
 
 def pipeline_video(test: Digits, frames: int, seed: int, path: Path) -> Path:
     """A generated 640×480 MJPG video: 50 photographs of 1–4 digits, looped to `frames` frames."""
-    from edge_digits.edge.photos import make_photos, write_video
+    from edge_digits.photos import make_photos, write_video
 
     photos = make_photos(test.images, test.labels, 50, seed=seed, digits_per_photo=(1, 4))
     write_video([photos[i % len(photos)] for i in range(frames)], str(path))
@@ -152,7 +152,7 @@ def pipeline_video(test: Digits, frames: int, seed: int, path: Path) -> Path:
 
 def pipeline_fps(model: Path, test: Digits, frames: int, seed: int, work_dir: Path) -> dict:
     """End to end on a generated 640×480 MJPG video: decode + preprocess + classify, one thread."""
-    from edge_digits.edge.reader import read_frame
+    from edge_digits.edge.reader import read_digits
     from edge_digits.edge.runtime import Classifier
 
     video = pipeline_video(test, frames, seed, work_dir / "pipeline.avi")
@@ -168,7 +168,7 @@ def pipeline_fps(model: Path, test: Digits, frames: int, seed: int, work_dir: Pa
             ok, frame = cap.read()
             if not ok:
                 break
-            read_frame(frame, classifier)
+            read_digits(frame, classifier)
             per_frame.append((time.perf_counter() - t0) * 1000)
             count += 1
         total = time.perf_counter() - start
@@ -354,7 +354,7 @@ def _run(config: BenchConfig, work: Path, log) -> dict:
         if config.cold_start:
             log("cold start of the edge path ...")
             image = work / "photo.png"
-            from edge_digits.edge.photos import make_photos
+            from edge_digits.photos import make_photos
 
             cv2.imwrite(str(image), make_photos(config.test.images, config.test.labels, 1, seed=config.seed)[0].image)
             document["cold_start"] = {"model": edge_model.name, **cold_start(edge_model, image)}

@@ -13,6 +13,7 @@ from edge_digits.atomic import atomic_path, staging_dir
 from edge_digits.data import Digits
 from edge_digits.edge.runtime import sha256_of
 from edge_digits.errors import BadInput
+from edge_digits.formats import DEFAULT_FORMATS, format_info, tflite_file_name
 
 from . import manifest as manifest_io
 from .tflite import balanced_sample, convert
@@ -61,17 +62,19 @@ def _progress_bar(total: int):
                 disable=None)  # None: off when stderr is not a terminal (CI logs)
 
 
-def convert_all(
-    keras_path: Path,
-    formats: list[str],
-    out_dir: Path,
-    calibration: Digits,
-    calibration_samples: int,
-    evaluation: Digits,
-    io_type: str = "int8",
-    max_drop: float = 0.5,
-    name: str | None = None,
-) -> ConvertReport:
+@dataclass(frozen=True)
+class ConvertOptions:
+    """What to make: the formats, the int8 file's input/output type and calibration size, the accuracy gate."""
+
+    formats: tuple[str, ...] = DEFAULT_FORMATS
+    io_type: str = "int8"  # int8, uint8 (raw 0-255 pixels in) or float32
+    calibration_samples: int = 500
+    max_drop: float = 0.5  # points below Keras beyond which a file is not written
+    name: str | None = None  # file name stem (default: the .keras file's stem)
+
+
+def convert_all(keras_path: Path, out_dir: Path, calibration: Digits, evaluation: Digits,
+                options: ConvertOptions = ConvertOptions()) -> ConvertReport:
     """Convert, verify against Keras with LiteRT, write files that pass, update manifest.json."""
     import tensorflow as tf
 
@@ -80,11 +83,11 @@ def convert_all(
 
     model = load_model(keras_path)
     out_dir = Path(out_dir)
-    name = name or keras_path.stem
+    name = options.name or keras_path.stem
     if calibration.labels is not None:
-        rows = balanced_sample(calibration.labels, calibration_samples)
+        rows = balanced_sample(calibration.labels, options.calibration_samples)
     else:
-        rows = np.random.default_rng(0).permutation(len(calibration))[:calibration_samples]
+        rows = np.random.default_rng(0).permutation(len(calibration))[:options.calibration_samples]
     calib_images = calibration.images[rows]
     calib_info = {"size": int(len(rows)), "source": calibration.source,
                   "class_balanced": calibration.labels is not None}
@@ -97,19 +100,20 @@ def convert_all(
     # Every new file waits in a staging folder; the good ones move in with the manifest at the end,
     # so an interrupted run changes nothing and a finished one never leaves a file its manifest contradicts.
     with staging_dir(out_dir, f"{name}.convert") as staging:
-        for fmt in formats:
-            bar = _progress_bar(len(calib_images)) if fmt == "int8" else None
-            flatbuffer = convert(model, fmt, calib_images if fmt == "int8" else None, io_type,
+        for fmt in options.formats:
+            calibrated = format_info(fmt).calibrated
+            bar = _progress_bar(len(calib_images)) if calibrated else None
+            flatbuffer = convert(model, fmt, calib_images if calibrated else None, options.io_type,
                                  progress=bar.update if bar else None)
             if bar:
                 bar.close()
-            target = out_dir / f"{name}_{fmt}.tflite"
+            target = out_dir / tflite_file_name(name, fmt)
             staged = staging / target.name
             staged.write_bytes(flatbuffer)
             checked = verify(staged, evaluation.images, evaluation.labels, keras_probs)
-            passed = checked.delta_vs_keras >= -max_drop
+            passed = checked.delta_vs_keras >= -options.max_drop
             if passed:
-                entry = manifest_io.model_entry(staged, fmt, checked.as_dict(), calib_info if fmt == "int8" else None)
+                entry = manifest_io.model_entry(staged, fmt, checked.as_dict(), calib_info if calibrated else None)
                 entries[target.name] = {**entry, "source_file": keras_path.name, "source_sha256": source_sha}
             else:
                 staged.unlink()  # keep the previous good file of that name

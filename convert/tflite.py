@@ -14,7 +14,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-FORMATS = ("float32", "int8", "dynamic", "float16")
+from edge_digits.formats import FORMATS, to_inputs
+
 IO_TYPES = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}
 
 
@@ -54,7 +55,7 @@ def representative_data(images: np.ndarray, progress: Callable[[int], None] | No
 
     def generate() -> Iterator[list[np.ndarray]]:
         for image in images:
-            yield [(image.astype(np.float32) / 255.0).reshape(1, 28, 28, 1)]
+            yield [to_inputs(image[None])]
             if progress is not None:
                 progress(1)
 

@@ -27,7 +27,7 @@ from edge_digits.atomic import atomic_path
 from edge_digits.errors import BadInput
 
 from .overlay import draw_reading
-from .reader import IMAGE_SUFFIXES, Reading, image_files, load_image, read_frame
+from .reader import IMAGE_SUFFIXES, Reading, image_files, load_image, read_digits
 from .runtime import Classifier
 from .stream import LiveSource, StreamLost, quiet_video_logs
 
@@ -165,18 +165,25 @@ def stable_text(history: deque[str]) -> str:
     return next(t for t in reversed(history) if counts[t] == best)
 
 
+@dataclass(frozen=True)
+class CaptureOptions:
+    """How `capture` reads each frame and what it does with it (the command's flags)."""
+
+    save: Path | None = None  # the annotated video (.avi or .mp4)
+    json_lines: bool = False  # emit one JSON record per frame
+    max_frames: int | None = None
+    smooth: int = 1  # vote over the last K frames' readings
+    roi: tuple[int, int, int, int] | None = None
+    min_confidence: float = 0.0
+    show: bool = False  # an OpenCV window (q or Esc stops)
+    fps_out: float = 30.0  # frame rate of the saved video
+
+
 def run_capture(
     frames: Iterable[np.ndarray | None],
     classifier: Classifier,
     emit: Callable[[str], None],
-    save: Path | None = None,
-    json_lines: bool = False,
-    max_frames: int | None = None,
-    smooth: int = 1,
-    roi: tuple[int, int, int, int] | None = None,
-    min_confidence: float = 0.0,
-    show: bool = False,
-    fps_out: float = 30.0,
+    options: CaptureOptions = CaptureOptions(),
     publish: Callable[[np.ndarray, dict], None] | None = None,
     keep: Callable[[np.ndarray, Reading, int], object] | None = None,
 ) -> CaptureSummary:
@@ -186,6 +193,7 @@ def run_capture(
     `publish(annotated, record)` hands each frame and its `--json` record to the preview server;
     `keep(frame, reading, index)` sees every reading (`--save-uncertain`).
     """
+    save, json_lines, smooth, show = options.save, options.json_lines, options.smooth, options.show
     summary = CaptureSummary()
     stop = _Stop()
     history: deque[str] = deque(maxlen=max(1, smooth))
@@ -201,7 +209,7 @@ def run_capture(
                         break
                     continue
                 start = time.perf_counter()
-                reading = read_frame(frame, classifier, roi=roi, min_confidence=min_confidence)
+                reading = read_digits(frame, classifier, roi=options.roi, min_confidence=options.min_confidence)
                 ms = (time.perf_counter() - start) * 1000
                 summary.ms.append(ms)
                 summary.frames += 1
@@ -223,7 +231,7 @@ def run_capture(
                         if writer is None:
                             tmp = stack.enter_context(atomic_path(save))
                             h, w = annotated.shape[:2]
-                            writer = cv2.VideoWriter(str(tmp), _fourcc(save), fps_out, (w, h))
+                            writer = cv2.VideoWriter(str(tmp), _fourcc(save), options.fps_out, (w, h))
                             if not writer.isOpened():
                                 raise BadInput(f"{save}: cannot write a video here (use .avi or .mp4)")
                             stack.callback(writer.release)
@@ -236,7 +244,7 @@ def run_capture(
                 if stop.reason:
                     summary.stopped_by = stop.reason
                     break
-                if max_frames is not None and summary.frames >= max_frames:
+                if options.max_frames is not None and summary.frames >= options.max_frames:
                     summary.stopped_by = "--max-frames"
                     break
         except KeyboardInterrupt:

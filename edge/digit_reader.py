@@ -21,7 +21,7 @@ import numpy as np
 from edge_digits.errors import BadInput
 from edge_digits.paths import default_model
 
-from .reader import Reading, load_image, read_frame
+from .reader import Reading, load_image, read_digits
 from .runtime import Classifier
 
 
@@ -54,7 +54,7 @@ class DigitReader:
         if isinstance(image, (str, os.PathLike)):
             source = source if source is not None else str(image)
             image = load_image(image)
-        return read_frame(np.asarray(image), self.classifier, source or "", self.roi, self.min_confidence)
+        return read_digits(np.asarray(image), self.classifier, source or "", self.roi, self.min_confidence)
 
     def stream(self, source: int | str | os.PathLike, max_frames: int | None = None,
                connect_timeout: float = 10.0, reconnect: float = 30.0) -> Iterator[Reading]:

@@ -49,6 +49,14 @@ SPLIT_MIN_WIDTH = 0.25  # a piece of a split is at least this many digit heights
 SPLIT_TRIES = 4  # column-profile minima tried per cut
 STROKE_WIDTH = 2.25  # MNIST's median stroke width in its 20×20 box (2·area/perimeter, test set)
 STROKE_RANGE = (1.2, 5.0)  # beyond the widths MNIST itself spans (1.5–3.5 is its 5th–95th percentile)
+MIN_PIECE_AREA = 6  # pixels at working resolution: a smaller component is noise
+SOLID_BORDER_AREA = 0.01  # share of the frame a solid patch touching the border covers to be a shadow or margin ...
+SOLID_AREA = 0.2  # ... and one anywhere in the frame
+JUNK_AREA = 0.002  # junk covering this share of the frame is left out when the threshold is chosen again
+MIN_DIGIT_HEIGHT = 6  # pixels at working resolution, whatever the frame's size
+MAX_PIECE_ASPECT = 2.5  # a candidate is at most this many times wider than tall (touching digits, before a split)
+ROW_HEIGHT_SHARE = 0.4  # a digit is at least this share of the row's height ...
+STRENGTH_SHARE = 0.3  # ... and its ink at least this share of the strongest piece's
 
 
 @dataclass
@@ -225,16 +233,16 @@ def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     fill = area / np.maximum(1, bw * bh)
     down_a_side = ((x == 0) | (x + bw == w)) & (bh >= BORDER_BAND_SPAN * h) & (bw < BORDER_BAND_DEPTH * w)
     along_a_side = ((y == 0) | (y + bh == h)) & (bw >= BORDER_BAND_SPAN * w) & (bh < BORDER_BAND_DEPTH * h)
-    solid = touches & (fill > SOLID_FILL) & (area > 0.01 * h * w)
+    solid = touches & (fill > SOLID_FILL) & (area > SOLID_BORDER_AREA * h * w)
     sliver = touches & (np.maximum(bw, bh) > SLIVER * np.minimum(bw, bh))  # a page edge's thin strip
-    junk = down_a_side | along_a_side | solid | sliver | ((fill > SOLID_FILL) & (area > 0.2 * h * w))
-    keep = ~junk & (area >= 6)
+    junk = down_a_side | along_a_side | solid | sliver | ((fill > SOLID_FILL) & (area > SOLID_AREA * h * w))
+    keep = ~junk & (area >= MIN_PIECE_AREA)
     good = stats[keep]
     if len(good):
         # Specks: tiny next to the largest piece.
         good = good[good[:, 4] >= SPECK_SHARE * good[:, 4].max()]
         good = good[np.argsort(-good[:, 4])[:MAX_CANDIDATES]]
-    return labels, good, stats[junk & (area >= 0.002 * h * w), 5]
+    return labels, good, stats[junk & (area >= JUNK_AREA * h * w), 5]
 
 
 # --------------------------------------------------------------------------- lines
@@ -479,13 +487,13 @@ def _row_height(heights: list[int]) -> float:
 
 def _plausible(pieces: list[_Piece], shape: tuple[int, int]) -> list[_Piece]:
     """Drop pieces too small, too flat, too faint or much smaller than the biggest digit."""
-    min_h = max(6, MIN_DIGIT_FRACTION * min(shape))
-    pieces = [p for p in pieces if p.box[3] >= min_h and p.box[2] <= 2.5 * p.box[3] and not _blob(p)]
+    min_h = max(MIN_DIGIT_HEIGHT, MIN_DIGIT_FRACTION * min(shape))
+    pieces = [p for p in pieces if p.box[3] >= min_h and p.box[2] <= MAX_PIECE_ASPECT * p.box[3] and not _blob(p)]
     if not pieces:
         return pieces
     tallest = _row_height([p.box[3] for p in pieces])
     strongest = max(p.strength for p in pieces)
-    return [p for p in pieces if p.box[3] >= 0.4 * tallest and p.strength >= 0.3 * strongest]
+    return [p for p in pieces if p.box[3] >= ROW_HEIGHT_SHARE * tallest and p.strength >= STRENGTH_SHARE * strongest]
 
 
 def _crop(ink: np.ndarray, piece: _Piece, threshold: float) -> tuple[np.ndarray, tuple[int, int, int, int]]:

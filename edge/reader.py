@@ -68,8 +68,8 @@ class Reading:
         return f"{self.source}: {self.text}  ({confidences})"
 
 
-def read_frame(frame: np.ndarray, classifier: Classifier, source: str = "",
-               roi: tuple[int, int, int, int] | None = None, min_confidence: float = 0.0) -> Reading:
+def read_digits(frame: np.ndarray, classifier: Classifier, source: str = "",
+                roi: tuple[int, int, int, int] | None = None, min_confidence: float = 0.0) -> Reading:
     """Find every digit in a frame and classify them in one go; split crops that hold several."""
     crops = find_digits(frame, roi=roi)
     reading = Reading(source)

@@ -20,25 +20,19 @@ from pathlib import Path
 import numpy as np
 
 from edge_digits.errors import BadInput
+from edge_digits.formats import RUNTIME_MODULES, RUNTIMES, scale_pixels
 from edge_digits.stderr import silenced_stderr
-
-RUNTIMES = ("litert", "tflite-runtime", "tensorflow")
-_MODULES = {
-    "litert": "ai_edge_litert.interpreter",
-    "tflite-runtime": "tflite_runtime.interpreter",
-    "tensorflow": "tensorflow",
-}
 
 
 def interpreter_class(runtime: str | None = None) -> tuple[type, str]:
     """(Interpreter class, runtime name): the one asked for, or the first one installed."""
     names = [runtime] if runtime else list(RUNTIMES)
     for name in names:
-        if name not in _MODULES:
+        if name not in RUNTIME_MODULES:
             raise BadInput(f"unknown runtime {name!r}; choose from {', '.join(RUNTIMES)}")
         try:
             with silenced_stderr():  # TensorFlow's absl/oneDNN start-up lines
-                module = importlib.import_module(_MODULES[name])
+                module = importlib.import_module(RUNTIME_MODULES[name])
         except ImportError:
             continue
         if name == "tensorflow":
@@ -119,7 +113,7 @@ def _output_table(info: TensorInfo) -> np.ndarray | None:
 
 def _input_table(info: TensorInfo) -> np.ndarray:
     """Model input value for every uint8 pixel 0..255 (the model expects pixels / 255)."""
-    x = np.arange(256, dtype=np.float64) / 255.0
+    x = scale_pixels(np.arange(256), "float64")
     if not info.quantized:
         return x.astype(info.dtype)
     limits = np.iinfo(info.dtype)

@@ -16,8 +16,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up 
 
 from edge_digits import __version__
 from edge_digits.errors import BadInput, CheckFailed
+from edge_digits.formats import DEFAULT_FORMATS, FORMATS, RUNTIMES, TFLITE_FORMATS, tflite_file_name
 
-EXISTING = click.Path(path_type=Path)
+PATH = click.Path(path_type=Path)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -52,7 +53,7 @@ def data() -> None:
 
 @data.command("export")
 @click.option("--format", "fmt", type=click.Choice(["kaggle"]), default="kaggle", show_default=True)
-@click.option("--out", "out_dir", type=EXISTING, required=True, help="Folder for the CSV files.")
+@click.option("--out", "out_dir", type=PATH, required=True, help="Folder for the CSV files.")
 def data_export(fmt: str, out_dir: Path) -> None:
     """Write the built-in MNIST as train.csv, test.csv and test_labels.csv."""
     from edge_digits.data import export_kaggle
@@ -62,7 +63,7 @@ def data_export(fmt: str, out_dir: Path) -> None:
 
 
 @data.command("info")
-@click.argument("csv_file", required=False, type=EXISTING)
+@click.argument("csv_file", required=False, type=PATH)
 def data_info(csv_file: Path | None) -> None:
     """Rows, label histogram and pixel statistics of a CSV, .csv.gz or .zip (default: built-in MNIST train)."""
     from edge_digits.data import describe_csv
@@ -82,41 +83,27 @@ def _digit_range(_ctx, _param, value: str) -> tuple[int, int]:
 
 
 @data.command("photos")
-@click.option("--out", "out_dir", type=EXISTING, required=True, help="Folder for the JPEG photographs.")
+@click.option("--out", "out_dir", type=PATH, required=True, help="Folder for the JPEG photographs.")
 @click.option("--count", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--digits", "digits_range", default="1-4", show_default=True, callback=_digit_range,
               help="Digits per photo, N or N-M.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--video", "video_file", type=EXISTING, help="Also write them as a video (.avi MJPG / .mp4).")
+@click.option("--video", "video_file", type=PATH, help="Also write them as a video (.avi MJPG / .mp4).")
 def data_photos(out_dir: Path, count: int, digits_range: tuple[int, int], seed: int, video_file: Path | None) -> None:
     """Generate photographs of MNIST test digits as ink on paper (to try classify/capture without a camera)."""
-    import cv2
-
-    from edge_digits.atomic import atomic_path
     from edge_digits.data import load_mnist
-    from edge_digits.edge.photos import iter_photos, write_video
-
-    def saved(photos):
-        """Write each photo as it is made and pass it on: memory stays flat for any --count."""
-        for i, photo in enumerate(photos):
-            with atomic_path(out_dir / f"photo{i:03d}_{photo.text}.jpg") as tmp:
-                cv2.imwrite(str(tmp), photo.image, [cv2.IMWRITE_JPEG_QUALITY, 92])
-            yield photo
+    from edge_digits.photos import iter_photos, write_photos
 
     test = load_mnist("test")
-    photos = saved(iter_photos(test.images, test.labels, count, seed=seed, digits_per_photo=digits_range))
-    if video_file:
-        write_video(photos, str(video_file))
-    else:
-        for _ in photos:
-            pass
+    write_photos(iter_photos(test.images, test.labels, count, seed=seed, digits_per_photo=digits_range), out_dir,
+                 video_file)
     click.echo(f"{count} photographs in {out_dir} (true digits in the file names)")
     if video_file:
         click.echo(f"video: {video_file}")
 
 
 @data.command("field")
-@click.option("--out", "out_dir", type=EXISTING, required=True, help="Labelled folder to write (crops + labels.csv).")
+@click.option("--out", "out_dir", type=PATH, required=True, help="Labelled folder to write (crops + labels.csv).")
 @click.option("--photos", type=click.IntRange(min=0), default=20000, show_default=True,
               help="Field photos to render and cut into crops with the edge pipeline.")
 @click.option("--styled", type=click.IntRange(min=0), default=20000, show_default=True,
@@ -137,8 +124,8 @@ def data_field(out_dir: Path, photos: int, styled: int, seed: int) -> None:
 
 # ---------------------------------------------------------------- train
 @main.command()
-@click.option("--train-csv", type=EXISTING, help="Kaggle train.csv (default: built-in MNIST train).")
-@click.option("--out", "out_dir", type=EXISTING, help="Output folder (default: runs/train/expN).")
+@click.option("--train-csv", type=PATH, help="Kaggle train.csv (default: built-in MNIST train).")
+@click.option("--out", "out_dir", type=PATH, help="Output folder (default: runs/train/expN).")
 @click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True,
               help="Per replica (see --strategy).")
@@ -166,15 +153,15 @@ def data_field(out_dir: Path, photos: int, styled: int, seed: int) -> None:
 @click.option("--worker-index", type=click.IntRange(min=0), help="Multi-worker: this machine's index in --workers.")
 @click.option("--connect-timeout", type=click.FloatRange(min=0, min_open=True), default=60, show_default=True,
               help="Multi-worker: seconds to wait for every peer before failing.")
-@click.option("--backup-dir", type=EXISTING,
+@click.option("--backup-dir", type=PATH,
               help="Back up each epoch here and resume from it after an interruption (multi-worker default: "
                    "--out/.backup on the chief, a temp folder on other workers); removed after success.")
-@click.option("--extra-data", "extra_data", type=EXISTING, multiple=True,
+@click.option("--extra-data", "extra_data", type=PATH, multiple=True,
               help="A labelled folder (28x28 PNG crops + labels.csv: file,label) to train on besides the CSV; "
                    "repeatable.")
 @click.option("--extra-repeat", type=click.IntRange(min=1), default=1, show_default=True,
               help="Oversample the --extra-data this many times.")
-@click.option("--finetune", type=EXISTING, help="Start from this .keras model's weights (fine-tuning).")
+@click.option("--finetune", type=PATH, help="Start from this .keras model's weights (fine-tuning).")
 @click.option("--holdout", type=click.FloatRange(0, 0.9),
               help="With --finetune: share of the --extra-data crops kept out of training, to report accuracy "
                    "before/after on  [default: 0.3]")
@@ -182,68 +169,30 @@ def train(train_csv, out_dir, strategy, workers, worker_index, connect_timeout, 
           finetune, holdout, **options) -> None:
     """Train the seed (or --arch micro) CNN and write model.keras, history.json/png and confusion.png."""
     training_stack("train")
-    from edge_digits.train import distribute
+    from edge_digits.train.run import run_training
 
-    cluster, tf_config = distribute.cluster_from_options(strategy, workers, worker_index, os.environ) or (None, None)
-    backup = distribute.backup_dir(cluster, out_dir, backup_dir)
-    # The strategy first: multi-worker training must be set up before any other TensorFlow op.
-    dist = distribute.start(strategy, cluster, tf_config, connect_timeout, backup)
-
-    from edge_digits.data import load_digits
-    from edge_digits.labelled import mixed, read_folder
-    from edge_digits.paths import next_run_dir
-    from edge_digits.train.fit import TrainConfig, fit, per_class_table, scaling, write_outputs
-
-    digits = load_digits(train_csv, "train", need_labels=True)
-    extras = [read_folder(folder) for folder in extra_data]
-    sizes, held_out = [len(d) for d in extras], None
-    if holdout is not None and not finetune:
-        raise BadInput("--holdout applies to fine-tuning: add --finetune MODEL.keras")
-    if finetune:
-        from edge_digits.train.finetune import hold_out
-
-        holdout = 0.3 if holdout is None else holdout
-        extras, held_out = hold_out(extras, holdout, options["seed"])
-    if extras:
-        digits = mixed(digits, extras, extra_repeat, options["seed"])
-        click.echo(f"training data: {digits.source}, {len(digits)} images (extra data repeated {extra_repeat}x)")
-    config = TrainConfig(finetune=str(finetune) if finetune else None, **options)
-    click.echo(scaling(config, dist.strategy).describe())
-    try:
-        result = fit(digits, config, strategy=dist.strategy, backup_dir=backup)
-    except Exception as exc:
-        message = distribute.peer_failure(dist.cluster, exc)
-        if message is None:
-            raise
-        raise click.ClickException(message) from None
-    distribute.remove_backup(backup)
-    if not dist.is_chief:
-        click.echo(f"{dist.cluster.name} done; the chief writes the outputs")
+    run = run_training(train_csv, out_dir, options, strategy, workers, worker_index, connect_timeout, backup_dir,
+                       extra_data, extra_repeat, finetune, holdout, log=click.echo)
+    if not run.is_chief:
+        click.echo(f"{run.worker} done; the chief writes the outputs")
         return
-    out_dir = out_dir or next_run_dir("train")
-    if finetune:
-        from edge_digits.train import finetune as tuning
-        from edge_digits.train.keras_io import load_model
+    from edge_digits.train.fit import per_class_table
 
-        before_after = tuning.report(load_model(finetune), result.model, held_out, load_digits(None, "test", True),
-                                     tuning.not_digits(list(extra_data)))
-        result.finetune = tuning.provenance(finetune, list(extra_data), sizes, holdout, before_after)
-    paths = write_outputs(result, config, out_dir)
-    if result.val_labels is not None:
-        click.echo(f"\nvalidation per class (best epoch {result.best_epoch}):")
-        click.echo(per_class_table(result.val_labels, result.val_predicted))
-    if finetune:
-        click.echo(f"\n{before_after.lines()}")
-    for name, path in paths.items():
+    if run.result.val_labels is not None:
+        click.echo(f"\nvalidation per class (best epoch {run.result.best_epoch}):")
+        click.echo(per_class_table(run.result.val_labels, run.result.val_predicted))
+    if run.finetune is not None:
+        click.echo(f"\n{run.finetune.lines()}")
+    for name, path in run.outputs.items():
         click.echo(f"{name:>13}: {path}")
 
 
 # ---------------------------------------------------------------- predict / evaluate
 @main.command()
-@click.option("--model", "model_path", type=EXISTING, required=True, help="A .keras model.")
-@click.option("--csv", "csv_file", type=EXISTING, required=True, help="Kaggle test.csv (or train.csv).")
-@click.option("--out", "out_csv", type=EXISTING, required=True, help="Submission CSV to write.")
-@click.option("--plot", "plot_file", type=EXISTING, help="PNG of the first --n digits with predictions.")
+@click.option("--model", "model_path", type=PATH, required=True, help="A .keras model.")
+@click.option("--csv", "csv_file", type=PATH, required=True, help="Kaggle test.csv (or train.csv).")
+@click.option("--out", "out_csv", type=PATH, required=True, help="Submission CSV to write.")
+@click.option("--plot", "plot_file", type=PATH, help="PNG of the first --n digits with predictions.")
 @click.option("--n", type=click.IntRange(min=1), default=3, show_default=True)
 def predict(model_path: Path, csv_file: Path, out_csv: Path, plot_file: Path | None, n: int) -> None:
     """Predict a test.csv into a Kaggle submission (ImageId,Label)."""
@@ -262,9 +211,9 @@ def predict(model_path: Path, csv_file: Path, out_csv: Path, plot_file: Path | N
 
 
 @main.command()
-@click.option("--model", "model_path", type=EXISTING, required=True, help="A .keras model.")
-@click.option("--csv", "csv_file", type=EXISTING, help="Labelled CSV (default: built-in MNIST test).")
-@click.option("--errors", "errors_file", type=EXISTING, help="PNG of the most confident errors.")
+@click.option("--model", "model_path", type=PATH, required=True, help="A .keras model.")
+@click.option("--csv", "csv_file", type=PATH, help="Labelled CSV (default: built-in MNIST test).")
+@click.option("--errors", "errors_file", type=PATH, help="PNG of the most confident errors.")
 @click.option("--top", type=click.IntRange(min=0), default=10, show_default=True)
 def evaluate(model_path: Path, csv_file: Path | None, errors_file: Path | None, top: int) -> None:
     """Accuracy, per-class accuracy and the most confident errors of a .keras model."""
@@ -284,25 +233,29 @@ def evaluate(model_path: Path, csv_file: Path | None, errors_file: Path | None, 
 
 
 # ---------------------------------------------------------------- convert
+def format_flags(command):
+    """--float32 --int8 --dynamic --float16: one flag per format of the registry, collected into `formats`."""
+    for fmt in reversed(TFLITE_FORMATS):
+        command = click.option(f"--{fmt.name}", "formats", flag_value=fmt.name, multiple=True, help=fmt.help)(command)
+    return command
+
+
 @main.command()
-@click.option("--model", "model_path", type=EXISTING, help="The .keras model to convert.")
-@click.option("--float32", "formats", flag_value="float32", multiple=True, help="Float32 TFLite.")
-@click.option("--int8", "formats", flag_value="int8", multiple=True, help="Full-integer int8 (calibrated).")
-@click.option("--dynamic", "formats", flag_value="dynamic", multiple=True, help="Dynamic-range quantization.")
-@click.option("--float16", "formats", flag_value="float16", multiple=True, help="Float16 weights.")
+@click.option("--model", "model_path", type=PATH, help="The .keras model to convert.")
+@format_flags
 @click.option("--io", "io_type", type=click.Choice(["int8", "uint8", "float32"]), default="int8",
               show_default=True, help="Input/output type of the int8 model (uint8 takes raw 0-255 pixels).")
 @click.option("--calibration-samples", type=click.IntRange(min=1), default=500, show_default=True)
-@click.option("--calibration-csv", type=EXISTING, help="Calibration images (default: built-in MNIST train).")
-@click.option("--eval-csv", type=EXISTING, help="Labelled held-out CSV (default: built-in MNIST test).")
+@click.option("--calibration-csv", type=PATH, help="Calibration images (default: built-in MNIST train).")
+@click.option("--eval-csv", type=PATH, help="Labelled held-out CSV (default: built-in MNIST test).")
 @click.option("--max-drop", type=click.FloatRange(min=0), default=0.5, show_default=True,
               help="Fail when a model's accuracy is more than this many points below Keras.")
-@click.option("--out", "out_dir", type=EXISTING, help="Output folder (default: beside the .keras file).")
+@click.option("--out", "out_dir", type=PATH, help="Output folder (default: beside the .keras file).")
 @click.option("--name", help="File name stem (default: the .keras file's stem).")
 @click.option("--micro", is_flag=True,
               help="Also export the int8 model for TensorFlow Lite Micro (NAME.cc/.h, NAME_ops.h), checked with "
                    "TFLM's own kernels: bit-exact vs LiteRT on 1,000 held-out images, arena measured.")
-@click.option("--tflite", "tflite_path", type=EXISTING,
+@click.option("--tflite", "tflite_path", type=PATH,
               help="With --micro: export this existing int8 .tflite instead of converting a --model.")
 @click.option("--max-arena", type=click.IntRange(min=1), metavar="BYTES",
               help="With --micro: fail when the tensor arena (with its margin) is larger.")
@@ -317,7 +270,7 @@ def convert(model_path: Path | None, formats: tuple[str, ...], io_type: str, cal
     --micro also exports the int8 file for TensorFlow Lite Micro (or --tflite F.tflite --micro alone).
     """
     training_stack("convert")
-    from edge_digits.convert.pipeline import check_output_dir, convert_all
+    from edge_digits.convert.pipeline import ConvertOptions, check_output_dir, convert_all
     from edge_digits.data import load_digits
 
     if (model_path is None) == (tflite_path is None):
@@ -333,13 +286,14 @@ def convert(model_path: Path | None, formats: tuple[str, ...], io_type: str, cal
         check_output_dir(out_dir)
         if not model_path.is_file():
             raise BadInput(f"{model_path}: no such model file")
-        formats = tuple(dict.fromkeys(formats)) or ("float32", "int8")
+        formats = tuple(dict.fromkeys(formats)) or DEFAULT_FORMATS
         if micro and "int8" not in formats:
             formats += ("int8",)  # TFLite Micro runs the full-integer model
         calibration = load_digits(calibration_csv, "train", need_labels=False)
         evaluation = load_digits(eval_csv, "test", need_labels=True)
-        report = convert_all(model_path, list(formats), out_dir, calibration, calibration_samples, evaluation,
-                             io_type=io_type, max_drop=max_drop, name=name)
+        options = ConvertOptions(formats=formats, io_type=io_type, calibration_samples=calibration_samples,
+                                 max_drop=max_drop, name=name)
+        report = convert_all(model_path, out_dir, calibration, evaluation, options)
     except BaseException:
         if created and out_dir.is_dir() and not any(out_dir.iterdir()):
             out_dir.rmdir()  # a rejected or interrupted convert leaves no empty --out folder behind
@@ -382,16 +336,19 @@ def _int_list(_ctx, _param, value: str) -> list[int]:
     return values
 
 
+_DEFAULT_TFLITE = tflite_file_name("<stem>", "{" + ",".join(FORMATS) + "}")  # <stem>_{float32,int8,...}.tflite
+
+
 @main.command()
-@click.option("--model", "keras_path", type=EXISTING,
+@click.option("--model", "keras_path", type=PATH,
               help="The .keras reference (default: models/digits.keras, also with --tflite).")
-@click.option("--tflite", "tflite_paths", type=EXISTING, multiple=True,
-              help="TFLite files (default: <stem>_{float32,int8,dynamic,float16}.tflite beside --model).")
-@click.option("--test-csv", type=EXISTING, help="Labelled test CSV (default: the 10,000 MNIST test images).")
+@click.option("--tflite", "tflite_paths", type=PATH, multiple=True,
+              help=f"TFLite files (default: {_DEFAULT_TFLITE} beside --model).")
+@click.option("--test-csv", type=PATH, help="Labelled test CSV (default: the 10,000 MNIST test images).")
 @click.option("--limit", type=click.IntRange(min=10), help="Use only the first N test images.")
 @click.option("--threads", default="1,2", show_default=True, callback=_int_list, help="Thread counts to try.")
 @click.option("--runtimes", default="litert", show_default=True,
-              help="Comma-separated: litert, tflite-runtime, tensorflow.")
+              help=f"Comma-separated: {', '.join(RUNTIMES)}.")
 @click.option("--warmup", type=click.IntRange(min=0), default=20, show_default=True)
 @click.option("--runs", type=click.IntRange(min=1), default=300, show_default=True,
               help="Timed batch-1 runs per TFLite/ONNX/OpenVINO row.")
@@ -408,8 +365,8 @@ def _int_list(_ctx, _param, value: str) -> list[int]:
 @click.option("--skip-failures", is_flag=True,
               help="A --tflite file that cannot run becomes a skipped row instead of an error.")
 @click.option("--no-tflm", is_flag=True, help="Skip the TFLite Micro section (int8 models run in TFLM).")
-@click.option("--json", "json_file", type=EXISTING, help="Write the results as JSON (README contract).")
-@click.option("--plot", "plot_file", type=EXISTING, help="PNG: latency per model, accuracy against size.")
+@click.option("--json", "json_file", type=PATH, help="Write the results as JSON (README contract).")
+@click.option("--plot", "plot_file", type=PATH, help="PNG: latency per model, accuracy against size.")
 @click.option("--min-accuracy", type=click.FloatRange(0, 1), help="Fail when any model's accuracy is below this.")
 def benchmark(**kwargs) -> None:
     """Latency and accuracy of Keras vs TFLite float32 / int8 / dynamic / float16, side by side."""

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from edge_digits.errors import BadInput, DeviceUnavailable
+from edge_digits.formats import RUNTIMES
 
 # FFmpeg's own lines for a damaged video ("[mjpeg @ 0x…] overread 8"): the summary says what happened.
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET; read when OpenCV opens FFmpeg
@@ -32,7 +33,7 @@ def parse_roi(_ctx, _param, value: str | None) -> tuple[int, int, int, int] | No
 def model_options(command):
     """--model, --runtime and --threads, shared by classify and capture."""
     command = click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)(command)
-    command = click.option("--runtime", type=click.Choice(["litert", "tflite-runtime", "tensorflow"]),
+    command = click.option("--runtime", type=click.Choice(RUNTIMES),
                            help="Force a TFLite runtime (default: the first installed, in this order).")(command)
     command = click.option("--model", "model_path", type=PATH,
                            help="A .tflite model (default: the shipped int8 model).")(command)
@@ -89,7 +90,7 @@ def open_classifier(model_path: Path | None, runtime: str | None, threads: int):
 def classify(paths, model_path, runtime, threads, roi, min_confidence, as_json, save_crops, save_uncertain,
              max_saved) -> None:
     """Read the digits in images and folders of images (not their subfolders), left to right."""
-    from edge_digits.edge.reader import crop_stems, image_files, load_image, read_frame
+    from edge_digits.edge.reader import crop_stems, image_files, load_image, read_digits
     from edge_digits.edge.reader import save_crops as write_crops
 
     classifier = open_classifier(model_path, runtime, threads)
@@ -105,7 +106,7 @@ def classify(paths, model_path, runtime, threads, roi, min_confidence, as_json, 
     for path in files:
         try:
             image = load_image(path)
-            reading = read_frame(image, classifier, str(path), roi, min_confidence)
+            reading = read_digits(image, classifier, str(path), roi, min_confidence)
         except BadInput as error:
             failures += 1
             click.echo(f"Error: {error.message}", err=True)
@@ -156,7 +157,7 @@ def stream_options(command):
 def capture(camera, source, model_path, runtime, threads, roi, min_confidence, save, as_json, max_frames,
             smooth, show, connect_timeout, reconnect, serve, token, realtime, save_uncertain, max_saved) -> None:
     """Read digits live from a camera, a stream, a video or an image folder; draw, save or serve them."""
-    from edge_digits.edge.capture import gui_available, run_capture
+    from edge_digits.edge.capture import CaptureOptions, gui_available, run_capture
 
     if (camera is None) == (source is None):
         raise BadInput("give exactly one of --camera N or --source FILE_FOLDER_OR_URL")
@@ -172,9 +173,10 @@ def capture(camera, source, model_path, runtime, threads, roi, min_confidence, s
         frames = open_frames(camera, source, connect_timeout, reconnect, realtime)
         name = getattr(frames, "name", None) or (source if source is not None else f"camera {camera}")
         keep = (lambda frame, reading, index: store.keep(reading, frame, name, index)) if store else None
-        summary = run_capture(frames, classifier, lambda line: click.echo(line), save=save, json_lines=as_json,
-                              max_frames=max_frames, smooth=smooth, roi=roi, min_confidence=min_confidence,
-                              show=show, publish=preview.publish if preview else None, keep=keep)
+        options = CaptureOptions(save=save, json_lines=as_json, max_frames=max_frames, smooth=smooth, roi=roi,
+                                 min_confidence=min_confidence, show=show)
+        summary = run_capture(frames, classifier, lambda line: click.echo(line), options,
+                              publish=preview.publish if preview else None, keep=keep)
     finally:
         if preview is not None:
             preview.stop()

@@ -1,6 +1,6 @@
 """Photographs and scans of handwriting as the field produces them, deterministic by seed.
 
-The first generator (`edge.photos`) drew MNIST digits as ink on paper under varied light.
+The first generator (`edge_digits.photos`) drew MNIST digits as ink on paper under varied light.
 Real pictures differ in ways it never drew, and the preprocessing had been tuned to it.
 This one draws the failure classes seen on real photos and scans (design.md, "Real
 pictures"): thin pens on large digits, ruled and squared paper, underlines and boxes that
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from edge_digits.edge.photos import Photo, _camera, _illumination, _perspective, _smooth_noise, _warp_box
+from edge_digits.photos import Photo, camera_effects, illumination_gain, perspective_matrix, smooth_noise, warp_box
 
 SCENES = ("thin-large", "ruled", "squared", "underline", "boxed", "comb", "touching", "tight", "pattern",
           "show-through", "colour-ink", "pencil", "punctuation", "margin", "low-res", "styles")
@@ -206,7 +206,7 @@ def _paper(width: int, height: int, rng: np.random.Generator) -> np.ndarray:
     colour = rng.choice([[245, 245, 245], [215, 238, 246], [235, 235, 228], [225, 240, 250], [238, 228, 236]])
     page = np.empty((height, width, 3), np.float32)
     page[:] = np.asarray(colour, np.float32) + rng.uniform(-20, 8, 3)
-    page += (_smooth_noise(width, height, 24, rng) * rng.uniform(0, 4))[..., None]
+    page += (smooth_noise(width, height, 24, rng) * rng.uniform(0, 4))[..., None]
     return page
 
 
@@ -351,10 +351,10 @@ def field_photo(digits: list[np.ndarray], labels: list[int], rng: np.random.Gene
         for xc in cuts:
             cv2.line(rules, (int(xc), top), (int(xc), bottom), 1.0, thick, cv2.LINE_AA)
 
-    m = _perspective(width, frame_h, rng.uniform(0.0, 0.04), rng)
+    m = perspective_matrix(width, frame_h, rng.uniform(0.0, 0.04), rng)
     warp = lambda a: cv2.warpPerspective(a, m, (width, frame_h), flags=cv2.INTER_LINEAR)  # noqa: E731
     ink, rules, pen_lines = warp(ink), warp(rules), warp(pen_lines)
-    boxes = [_warp_box(b, m, width, frame_h) for b in boxes]
+    boxes = [warp_box(b, m, width, frame_h) for b in boxes]
 
     page = _paper(width, frame_h, rng)
     if has("pattern", 0.1):
@@ -388,7 +388,7 @@ def field_photo(digits: list[np.ndarray], labels: list[int], rng: np.random.Gene
         ink_colour = np.asarray(rng.uniform(10, 60, 3), np.float32)
     strokes = np.maximum(ink, pen_lines)[..., None] * rng.uniform(0.8, 1.0)
     image = page * (1 - strokes) + ink_colour * strokes
-    image *= _illumination(width, frame_h, rng, rng.uniform(0.0, 0.8))[..., None]
+    image *= illumination_gain(width, frame_h, rng, rng.uniform(0.0, 0.8))[..., None]
     if rng.random() < 0.2:  # a flat, low-contrast scan
         image = 128 + (image - 128) * rng.uniform(0.4, 0.7) + rng.uniform(0, 40)
     if has("margin", 0.06):
@@ -404,7 +404,7 @@ def field_photo(digits: list[np.ndarray], labels: list[int], rng: np.random.Gene
             image[:, width - depth:] = dark
         else:
             image[frame_h - depth:] = dark
-    image = _camera(image, rng, clean=False)
+    image = camera_effects(image, rng, clean=False)
 
     # Crops: just the number, digits touching the border; or a low-resolution picture.
     if has("tight", 0.15):

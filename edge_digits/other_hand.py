@@ -53,7 +53,7 @@ def restyle(images: np.ndarray, seed: int = 0) -> np.ndarray:
 def write_photos(out_dir: Path, count: int, seed: int, split: str = "test") -> dict:
     """`count` photos of 1-4 of the other hand's digits as JPEGs, and DIR.truth.json (text and boxes per file)."""
     from edge_digits.data import load_mnist
-    from edge_digits.edge.photos import iter_photos
+    from edge_digits.photos import iter_photos
 
     digits = load_mnist(split)
     rng = np.random.default_rng(seed)

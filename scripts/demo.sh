@@ -32,7 +32,14 @@ edge-digits benchmark --model "$OUT/train/model.keras" --runs 200 --keras-runs 2
 
 step "edge-digits data photos + classify (generated photographs, shipped int8 model)"
 edge-digits data photos --out "$OUT/photos" --count 12 --digits 1-4 --seed 11 --video "$OUT/photos.avi"
-edge-digits classify "$OUT/photos" --save-crops "$OUT/crops" 2>/dev/null | tee "$OUT/classify.txt"
+edge-digits classify "$OUT/photos" --save-crops "$OUT/crops" --json 2>/dev/null > "$OUT/classify.jsonl"
+python - "$OUT/classify.jsonl" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    confidences = " ".join(f"{d['confidence']:.2f}{'?' if d.get('uncertain') else ''}" for d in r["digits"])
+    print(f"{r['source']}: {r['text']}  ({confidences})" if r["digits"] else f"{r['source']}: (no digits found)")
+PY
 
 step "edge-digits capture --source $OUT/photos.avi --headless --save $OUT/annotated.avi --json"
 edge-digits capture --source "$OUT/photos.avi" --headless --smooth 3 --save "$OUT/annotated.avi" --json \
@@ -71,8 +78,8 @@ keras = manifest["evaluation"]["keras_accuracy"]
 rows = {(r["name"], r["threads"]): r for r in bench["results"] if r.get("latency_us")}
 int8 = rows[("tflite-int8", 1)]
 predict = next(r for (n, _), r in rows.items() if n == "keras-predict")
-photos = [line.split(": ")[0].split("_")[-1].split(".")[0] == line.split(": ")[1].split()[0]
-          for line in (out / "classify.txt").read_text().splitlines() if ": " in line]
+readings = [json.loads(line) for line in (out / "classify.jsonl").read_text().splitlines()]
+photos = [Path(r["source"]).stem.split("_")[-1] == r["text"] for r in readings]  # true digits in the file name
 frames = [json.loads(line) for line in (out / "capture.jsonl").read_text().splitlines()]
 artifacts = [
     ("Kaggle CSVs", f"{out}/data/{{train,test,test_labels}}.csv"),

@@ -64,6 +64,6 @@ def converted(tmp_path_factory, tiny_model_path, eval_csv):
 @pytest.fixture(scope="session")
 def live_photos(mnist_test):
     """Eight generated 640×480 photographs for the preview and network-source tests."""
-    from edge_digits.edge.photos import make_photos
+    from edge_digits.photos import make_photos
 
     return make_photos(mnist_test.images, mnist_test.labels, 8, seed=2024, digits_per_photo=(1, 3))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 
@@ -38,3 +39,18 @@ def peak_rss_mb(*args: str) -> tuple[float, str]:
     assert proc.returncode == 0, proc.stderr
     peak_kb = int(proc.stdout.rsplit("PEAK ", 1)[1])
     return peak_kb / 1024, proc.stdout
+
+
+HEAVY = ("tensorflow", "keras", "pandas", "matplotlib")
+
+
+def loaded_after(commands: list[list[str]], modules: tuple[str, ...] = HEAVY) -> list[str]:
+    """Run each `edge-digits ARGS` (all must succeed) in one fresh interpreter; which of `modules` they imported."""
+    code = ("import sys\nfrom edge_digits.cli import main\n"
+            f"for args in {[[str(a) for a in c] for c in commands]!r}:\n"
+            "    try:\n        main(args)\n"
+            "    except SystemExit as e:\n        assert e.code in (0, None), (args, e.code)\n"
+            f"print('LOADED', [m for m in {modules!r} if m in sys.modules])\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return ast.literal_eval(proc.stdout.rsplit("LOADED ", 1)[1])

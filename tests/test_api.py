@@ -16,7 +16,7 @@ from tests.helpers import cli
 
 @pytest.fixture(scope="module")
 def photos(mnist_test):
-    from edge_digits.edge.photos import make_photos
+    from edge_digits.photos import make_photos
 
     return make_photos(mnist_test.images, mnist_test.labels, 5, seed=77, digits_per_photo=(1, 3))
 
@@ -61,7 +61,7 @@ def test_read_arrays_bgr_and_grey(photos):
 
 def test_stream_a_folder_and_a_video(photo_dir, photos, tmp_path):
     from edge_digits import DigitReader
-    from edge_digits.edge.photos import write_video
+    from edge_digits.photos import write_video
 
     reader = DigitReader()
     texts = [r.text for r in reader.stream(photo_dir)]

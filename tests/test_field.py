@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from edge_digits.edge.preprocess import find_digits, normalise_digit, split_digit, stroke_width
-from edge_digits.edge.reader import read_frame
+from edge_digits.edge.reader import read_digits
 from edge_digits.edge.runtime import Classifier
 from edge_digits.field_photos import SCENES, field_photo, labelled_crops, make_field_photos, style_varied
 from edge_digits.paths import default_model
@@ -63,7 +63,7 @@ FLOORS = {
 def test_each_failure_class_reads(mnist_test, classifier, scene):
     photos = list(make_field_photos(mnist_test.images, mnist_test.labels, 24, seed=9000, scene=scene,
                                     digits_per_photo=(1, 4)))
-    exact = np.mean([read_frame(p.image, classifier).text == p.text for p in photos])
+    exact = np.mean([read_digits(p.image, classifier).text == p.text for p in photos])
     assert exact >= FLOORS[scene], f"{scene}: {exact:.2f}"
 
 
@@ -125,7 +125,7 @@ def test_touching_digits_are_split_by_recognition(mnist_test, classifier):
     _draw_digit(page, mnist_test.images[zeros[1]], 262, 150, 120)  # the two zeros touch
     crops = find_digits(page)
     assert len(crops) == 1 and split_digit(crops[0], 2)
-    assert read_frame(page, classifier).text == "00"
+    assert read_digits(page, classifier).text == "00"
 
 
 def test_small_marks_beside_a_number_are_not_digits(mnist_test, classifier):
@@ -134,16 +134,16 @@ def test_small_marks_beside_a_number_are_not_digits(mnist_test, classifier):
     cv2.circle(page, (262, 235), 5, (20, 20, 20), -1)  # a decimal point
     _draw_digit(page, mnist_test.images[2], 270, 150, 100)  # 1
     cv2.line(page, (390, 200), (430, 200), (20, 20, 20), 6)  # a dash
-    assert read_frame(page, classifier).text == "21"
+    assert read_digits(page, classifier).text == "21"
 
 
 def test_agreement_lowers_confidence_of_what_is_not_a_digit(classifier, mnist_test):
-    readings = [read_frame(cv2.cvtColor(255 - cv2.resize(im, (280, 280)), cv2.COLOR_GRAY2BGR), classifier)
+    readings = [read_digits(cv2.cvtColor(255 - cv2.resize(im, (280, 280)), cv2.COLOR_GRAY2BGR), classifier)
                 for im in mnist_test.images[:20]]
     assert np.mean([r.digits[0].confidence for r in readings if r.digits]) > 0.9
     blob = _page(300, 300)
     cv2.putText(blob, "$", (60, 250), cv2.FONT_HERSHEY_SIMPLEX, 8, (20, 20, 20), 12)
-    reading = read_frame(blob, classifier)
+    reading = read_digits(blob, classifier)
     assert all(d.confidence < 0.9 for d in reading.digits)
 
 

@@ -155,7 +155,7 @@ def test_rtsp_camera(tmp_path, live_photos):
     """A real RTSP session (tests/live.py's server, RTP/JPEG packets made by Debian's ffmpeg)."""
     import shutil
 
-    from edge_digits.edge.photos import write_video
+    from edge_digits.photos import write_video
     from tests.live import RtspCamera
 
     if shutil.which("ffmpeg") is None:

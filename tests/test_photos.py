@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import time
 
 import cv2
 import numpy as np
 import pytest
 
-from edge_digits.edge.photos import Photo, make_photos, render_photo, write_video
+from edge_digits.photos import Photo, make_photos, render_photo, write_video
 
 
 @pytest.fixture(scope="module")
@@ -79,12 +78,6 @@ def test_bad_arguments(digits):
         render_photo([images[0]], [1, 2], np.random.default_rng(0))
     with pytest.raises(ValueError):
         make_photos(images, labels, count=1, digits_per_photo=(3, 2))
-
-
-def test_rendering_is_fast(digits):
-    start = time.perf_counter()
-    make_photos(*digits, count=20, seed=5, digits_per_photo=(1, 4))
-    assert (time.perf_counter() - start) / 20 < 0.1  # ~17 ms here; generous for loaded machines
 
 
 @pytest.mark.parametrize("suffix", [".avi", ".mp4"])

@@ -25,7 +25,7 @@ FPS = 10
 @pytest.fixture(scope="module")
 def video(tmp_path_factory, live_photos):
     """8 s at 10 frames/s: time to connect and watch."""
-    from edge_digits.edge.photos import write_video
+    from edge_digits.photos import write_video
 
     path = tmp_path_factory.mktemp("serve") / "digits.avi"
     write_video(live_photos * 10, str(path), fps=FPS)
@@ -169,7 +169,7 @@ def test_ninth_viewer_gets_503_and_a_freed_slot_is_reused(video):
 
 def test_stalled_viewer_does_not_hold_up_capture(tmp_path, live_photos):
     """A viewer that never reads: capture still delivers every frame and exits when the video ends."""
-    from edge_digits.edge.photos import write_video
+    from edge_digits.photos import write_video
 
     video = tmp_path / "fast.avi"
     write_video(live_photos * 15, str(video), fps=40)  # 120 frames, 3 s

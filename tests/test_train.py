@@ -221,3 +221,16 @@ def test_a_run_without_validation_removes_the_previous_confusion_matrix(tmp_path
     paths = write_outputs(TrainResult(tiny_run.model, tiny_run.history, 1), TrainConfig(validation_split=0), tmp_path)
     assert set(paths) == {"model", "history", "history_plot"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["history.json", "history.png", "model.keras"]
+
+
+def test_run_training_is_a_plain_function_that_returns_the_run(tmp_path):
+    from edge_digits.train.run import run_training
+
+    lines = []
+    options = {"epochs": 1, "batch_size": 64, "limit": 300, "augment": False, "validation_split": 0.0, "seed": 0}
+    run = run_training(None, tmp_path / "run", options, log=lines.append, environ={})
+    assert run.is_chief and run.worker == ""
+    assert lines == ["strategy one-device: 1 replica, per-replica batch 64, global batch 64, learning rate 0.001"]
+    assert run.outputs == {key: tmp_path / "run" / name for key, name in
+                           (("model", "model.keras"), ("history", "history.json"), ("history_plot", "history.png"))}
+    assert run.result.val_labels is None and [row["epoch"] for row in run.result.history] == [1]

@@ -69,7 +69,7 @@ def test_max_saved_drops_the_oldest_unlabelled_across_runs(photo_dir, tmp_path):
 
 
 def test_capture_records_frame_numbers_and_saves_a_still_digit_once(tmp_path, live_photos):
-    from edge_digits.edge.photos import write_video
+    from edge_digits.photos import write_video
 
     video = tmp_path / "v.avi"
     write_video([live_photos[0]] * 4, str(video), fps=10)  # a camera looking at one page

@@ -12,6 +12,8 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from edge_digits.formats import to_inputs
+
 
 def augmenter(seed: int, strength: float = 1.0) -> keras.Sequential:
     """Random rotation (±10° × strength), zoom and width/height shift (10% × strength)."""
@@ -23,11 +25,6 @@ def augmenter(seed: int, strength: float = 1.0) -> keras.Sequential:
         ],
         name="augment",
     )
-
-
-def to_inputs(images: np.ndarray) -> np.ndarray:
-    """uint8 (N, 28, 28) → float32 (N, 28, 28, 1) in [0, 1]: what the model takes."""
-    return (images.astype(np.float32) / 255.0)[..., None]
 
 
 def dataset(

@@ -19,8 +19,9 @@ import numpy as np
 from edge_digits.atomic import move_in, staging_dir, write_text
 from edge_digits.data import Digits
 from edge_digits.edge.runtime import sha256_of
+from edge_digits.formats import to_inputs
 
-from . import augment, distribute, plots
+from . import augment, distribute
 from .keras_io import load_model, save_model
 from .model import build, make_optimizer
 
@@ -197,7 +198,7 @@ def predict_probabilities(model: keras.Model, images: np.ndarray, batch_size: in
     """Softmax outputs (N, 10) for uint8 images, by direct calls (no predict() overhead)."""
     out = []
     for start in range(0, len(images), batch_size):
-        x = augment.to_inputs(images[start : start + batch_size])
+        x = to_inputs(images[start : start + batch_size])
         out.append(keras.ops.convert_to_numpy(model(x, training=False)))
     return np.concatenate(out) if out else np.zeros((0, 10), np.float32)
 
@@ -230,6 +231,8 @@ def write_outputs(result: TrainResult, config: TrainConfig, out_dir: str | os.Pa
     the move), so the folder never mixes two runs' files: an interrupted save leaves the previous
     set whole, and a run without validation removes the previous run's confusion.png.
     """
+    from . import plots  # matplotlib: only where plots are written, not to train or predict
+
     out = Path(out_dir)
     record = {"config": asdict(config), "best_epoch": result.best_epoch, "epochs": result.history}
     if result.distribution is not None:

@@ -10,7 +10,6 @@ import numpy as np
 
 from edge_digits.data import Digits, write_submission
 
-from . import plots
 from .fit import per_class_table, predict_probabilities
 
 
@@ -23,6 +22,8 @@ def predict_submission(model: keras.Model, digits: Digits, out_csv: str | os.Pat
 
 def plot_predictions(digits: Digits, predicted: np.ndarray, n: int, path: str | os.PathLike) -> None:
     """The first n digits with their predicted labels (the seed's last figure)."""
+    from . import plots  # matplotlib only when a plot is asked for
+
     n = min(n, len(digits))
     plots.plot_digits(digits.images[:n], [f"predicted {p}" for p in predicted[:n]], path)
 
@@ -64,6 +65,8 @@ def evaluate(model: keras.Model, digits: Digits) -> Evaluation:
 
 def plot_errors(digits: Digits, evaluation: Evaluation, path: str | os.PathLike, n: int = 16) -> None:
     """The n most confident errors, titled `true→predicted (confidence)`."""
+    from . import plots
+
     idx = evaluation.errors[:n]
     titles = [
         f"{evaluation.labels[i]}→{evaluation.predicted[i]} ({evaluation.confidence[i]:.2f})" for i in idx

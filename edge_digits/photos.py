@@ -17,9 +17,12 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
+
+from edge_digits.atomic import atomic_path
 
 CONDITIONS = ("mixed", "paper", "board", "clean")
 
@@ -133,14 +136,14 @@ def _paste_max(canvas: np.ndarray, patch: np.ndarray, x: int, y: int) -> None:
     np.maximum(region, patch[y0 - y: y1 - y, x0 - x: x1 - x], out=region)
 
 
-def _perspective(width: int, height: int, strength: float, rng: np.random.Generator) -> np.ndarray:
+def perspective_matrix(width: int, height: int, strength: float, rng: np.random.Generator) -> np.ndarray:
     """A slight random homography, as from a camera not quite square to the page."""
     src = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
     jitter = rng.uniform(-strength, strength, (4, 2)) * np.float32([width, height])
     return cv2.getPerspectiveTransform(src, (src + jitter).astype(np.float32))
 
 
-def _warp_box(box: tuple[int, int, int, int], m: np.ndarray, width: int,
+def warp_box(box: tuple[int, int, int, int], m: np.ndarray, width: int,
               height: int) -> tuple[int, int, int, int]:
     """Bounding box of a box's corners under homography m, clipped to the frame."""
     x, y, w, h = box
@@ -154,13 +157,13 @@ def _warp_box(box: tuple[int, int, int, int], m: np.ndarray, width: int,
 # --------------------------------------------------------------------------- paper and light
 
 
-def _smooth_noise(width: int, height: int, cells: int, rng: np.random.Generator) -> np.ndarray:
+def smooth_noise(width: int, height: int, cells: int, rng: np.random.Generator) -> np.ndarray:
     """Low-frequency noise in about [-1, 1]: paper fibres, blotches, uneven light."""
     small = rng.standard_normal((cells, max(2, cells * width // height))).astype(np.float32)
     return cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
 
 
-def _illumination(width: int, height: int, rng: np.random.Generator, strength: float) -> np.ndarray:
+def illumination_gain(width: int, height: int, rng: np.random.Generator, strength: float) -> np.ndarray:
     """Lighting gradient × vignetting × an occasional soft shadow, as a gain map ≤ 1."""
     xx = (np.arange(width, dtype=np.float32) / width - 0.5)[None, :]
     yy = (np.arange(height, dtype=np.float32) / height - 0.5)[:, None]
@@ -171,7 +174,7 @@ def _illumination(width: int, height: int, rng: np.random.Generator, strength: f
     gain = gradient * vignette
     if rng.random() < 0.25 * strength:
         # A soft shadow (a hand or the phone) across part of the page.
-        shade = _smooth_noise(width, height, 3, rng)
+        shade = smooth_noise(width, height, 3, rng)
         gain *= 1.0 - rng.uniform(0.1, 0.3) * np.clip(shade, 0, 1)
     return np.clip(gain, 0.2, 1.0).astype(np.float32)
 
@@ -197,8 +200,8 @@ def _surface(width: int, height: int, board: bool, rng: np.random.Generator,
     surface = np.empty((height, width, 3), np.float32)
     surface[:] = np.clip(base, 0, 255)
     if not clean:
-        texture = _smooth_noise(width, height, 24, rng) * rng.uniform(0, 4)
-        texture += _smooth_noise(width, height, 4, rng) * rng.uniform(0, 6)
+        texture = smooth_noise(width, height, 24, rng) * rng.uniform(0, 4)
+        texture += smooth_noise(width, height, 4, rng) * rng.uniform(0, 6)
         surface += texture[..., None]
     return surface, np.asarray(ink, np.float32)
 
@@ -227,7 +230,7 @@ def _page_edge(image: np.ndarray, alpha: np.ndarray, rng: np.random.Generator) -
 # --------------------------------------------------------------------------- camera
 
 
-def _camera(image: np.ndarray, rng: np.random.Generator, clean: bool) -> np.ndarray:
+def camera_effects(image: np.ndarray, rng: np.random.Generator, clean: bool) -> np.ndarray:
     """Blur, motion, sensor noise and a JPEG round trip."""
     if clean:
         return np.clip(image, 0, 255).astype(np.uint8)
@@ -271,9 +274,9 @@ def render_photo(digits: list[np.ndarray], labels: list[int], rng: np.random.Gen
     alphas = [_stroke_alpha(d, digit_h, rng) for d in digits]
     alpha, boxes = _layout(alphas, width, height, rng)
     if not clean:
-        m = _perspective(width, height, 0.04, rng)
+        m = perspective_matrix(width, height, 0.04, rng)
         alpha = cv2.warpPerspective(alpha, m, (width, height), flags=cv2.INTER_LINEAR)
-        boxes = [_warp_box(b, m, width, height) for b in boxes]
+        boxes = [warp_box(b, m, width, height) for b in boxes]
     surface, ink = _surface(width, height, board, rng, clean)
     if board:
         # Chalk is grainy: knock random holes into the stroke.
@@ -285,9 +288,9 @@ def render_photo(digits: list[np.ndarray], labels: list[int], rng: np.random.Gen
     if not clean:
         if not board and rng.random() < 0.2:
             _page_edge(image, alpha, rng)
-        image *= _illumination(width, height, rng, rng.uniform(0.2, 1.0))[..., None]
+        image *= illumination_gain(width, height, rng, rng.uniform(0.2, 1.0))[..., None]
         image *= rng.uniform(0.75, 1.1)  # exposure
-    image = _camera(image, rng, clean)
+    image = camera_effects(image, rng, clean)
     return Photo(image, "".join(str(int(v)) for v in labels), boxes)
 
 
@@ -351,3 +354,29 @@ def write_video(photos: Iterable[Photo], path: str, fps: float = 30.0) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+JPEG_QUALITY = 92
+
+
+def write_photos(photos: Iterable[Photo], out_dir: str | os.PathLike, video: str | os.PathLike | None = None) -> int:
+    """Write photoNNN_<true digits>.jpg into `out_dir`, and the same frames as a `video` if given; returns the count.
+
+    Each photo is written as it is made, so memory stays flat for any count.
+    """
+    out_dir, count = Path(out_dir), 0
+
+    def saved(photos: Iterable[Photo]) -> Iterator[Photo]:
+        nonlocal count
+        for i, photo in enumerate(photos):
+            with atomic_path(out_dir / f"photo{i:03d}_{photo.text}.jpg") as tmp:
+                cv2.imwrite(str(tmp), photo.image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+            count += 1
+            yield photo
+
+    if video is not None:
+        write_video(saved(photos), os.fspath(video))
+    else:
+        for _ in saved(photos):
+            pass
+    return count
