@@ -2,7 +2,7 @@
 
 The writer's digits are narrow, slanted well forward, and a little wobbly: MNIST digits at half
 their width, sheared by 0.5 (about 27°), with elastic distortion. Unchanged, MNIST test digits
-0-1499 are read at 99.4% by the stock int8 model; in this hand, at 71.6% (as clean crops, seed 5). Photos
+0-1499 are read at 99.3% by the shipped int8 model; in this hand, at 71.8% (as clean crops, seed 5). Photos
 of them are rendered like `data photos` with the true digits and boxes kept, so the crops
 `classify --save-uncertain` keeps can be labelled from the truth:
 
