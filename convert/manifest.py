@@ -27,6 +27,18 @@ def read(path: str | os.PathLike) -> dict:
     return manifest
 
 
+def finetune_record(keras_path: Path, sha256: str) -> dict | None:
+    """What a fine-tuned model started from and learned from (base sha256, field data size and hash):
+    the `finetune` record of the history.json `train` wrote beside it, when it describes this very file."""
+    try:
+        record = json.loads((Path(keras_path).parent / "history.json").read_text()).get("finetune")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(record, dict) or record.get("model_sha256") != sha256:
+        return None
+    return {key: record[key] for key in ("base_model", "base_sha256", "extra_data") if key in record}
+
+
 def model_entry(model_file: Path, fmt: str, verification: dict, calibration: dict | None) -> dict:
     """One file's record: format, sha256, size, tensors with their quantization, figures."""
     classifier = Classifier(model_file, verify_manifest=False)
@@ -78,6 +90,8 @@ def _merge(manifest: dict, header: dict, entries: dict[str, dict]) -> None:
     second model converted into the same folder (models/digits_micro.keras beside digits.keras)
     keeps it, and its entries name their own source (`source_file`)."""
     if header and manifest.get("source", {}).get("file") in (None, header["source"]["file"]):
+        if "finetune" not in header:
+            manifest.pop("finetune", None)  # the previous model's, not this one's
         manifest.update(header)
     manifest["models"].update(entries)
 

@@ -125,6 +125,9 @@ def convert_all(keras_path: Path, out_dir: Path, calibration: Digits, evaluation
             "source": {"file": keras_path.name, "sha256": source_sha},
             "evaluation": {"source": evaluation.source, "size": len(evaluation), "keras_accuracy": keras_accuracy},
         }
+        finetune = manifest_io.finetune_record(keras_path, source_sha)
+        if finetune is not None:
+            header["finetune"] = finetune
         if entries:
             report.manifest = out_dir / "manifest.json"
             manifest_io.commit(staging, out_dir, header, entries)

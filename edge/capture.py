@@ -27,7 +27,7 @@ from edge_digits.atomic import atomic_path
 from edge_digits.errors import BadInput
 
 from .overlay import draw_reading
-from .reader import IMAGE_SUFFIXES, image_files, load_image, read_digits
+from .reader import IMAGE_SUFFIXES, Reading, image_files, load_image, read_digits
 from .runtime import Classifier
 from .stream import LiveSource, StreamLost, quiet_video_logs
 
@@ -185,11 +185,13 @@ def run_capture(
     emit: Callable[[str], None],
     options: CaptureOptions = CaptureOptions(),
     publish: Callable[[np.ndarray, dict], None] | None = None,
+    keep: Callable[[np.ndarray, Reading, int], object] | None = None,
 ) -> CaptureSummary:
     """Read every frame, annotate it, write/print/show/publish it; returns the summary.
 
     A live source yields None when no new frame has come yet: only a stop request is checked.
-    `publish(annotated, record)` hands each frame and its `--json` record to the preview server.
+    `publish(annotated, record)` hands each frame and its `--json` record to the preview server;
+    `keep(frame, reading, index)` sees every reading (`--save-uncertain`).
     """
     save, json_lines, smooth, show = options.save, options.json_lines, options.smooth, options.show
     summary = CaptureSummary()
@@ -212,6 +214,8 @@ def run_capture(
                 summary.ms.append(ms)
                 summary.frames += 1
                 summary.digits += len(reading.digits)
+                if keep is not None:
+                    keep(frame, reading, summary.frames - 1)
                 history.append(reading.text)
                 stable = stable_text(history) if smooth > 1 else None
                 fps = 1000 / ms if fps is None else 0.9 * fps + 0.1 * 1000 / max(ms, 1e-3)

@@ -35,6 +35,7 @@ class Digit:
     confidence: float
     box: tuple[int, int, int, int]
     uncertain: bool = False
+    probs: np.ndarray | None = field(default=None, repr=False, compare=False)  # the model's 10 scores
 
     def as_dict(self) -> dict:
         out = {"label": self.label, "confidence": round(self.confidence, 4), "box": list(self.box)}
@@ -79,10 +80,10 @@ def read_digits(frame: np.ndarray, classifier: Classifier, source: str = "",
     labels = [int(p.argmax()) for p in probs]
     confidences = agreement(np.stack([c.image for c in crops]), np.asarray(labels), np.stack(probs), classifier)
     confidences = np.minimum(confidences, segmentation_doubt(crops, split))
-    for crop, label, confidence in zip(crops, labels, confidences):
+    for crop, label, confidence, p in zip(crops, labels, confidences, probs):
         confidence = float(confidence)
         reading.digits.append(Digit(label, confidence, tuple(int(v) for v in crop.box),
-                                    uncertain=confidence < min_confidence))
+                                    uncertain=confidence < min_confidence, probs=p))
     return reading
 
 

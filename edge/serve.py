@@ -54,6 +54,28 @@ def is_loopback(host: str) -> bool:
     return all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos)
 
 
+def choose_token(host: str, token: str | None) -> str | None:
+    """The token a server on `host` asks for: the given one, none on loopback, else a generated one."""
+    return token if token or is_loopback(host) else secrets.token_urlsafe(16)
+
+
+def token_ok(expected: str | None, query_token: str, authorization: str) -> bool:
+    """True when no token is needed, or `?token=` / `Authorization: Bearer` carries the right one."""
+    if expected is None:
+        return True
+    given = query_token or authorization.removeprefix("Bearer ").strip()
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def listen(server_class: type, host: str, port: int, handler: type) -> ThreadingHTTPServer:
+    """`server_class` bound to host:port (IPv4 or IPv6); a port it cannot have is a one-line BadInput."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return type("_Server", (server_class,), {"address_family": family})((host, port), handler)
+    except OSError as error:
+        raise BadInput(f"--serve {host}:{port}: cannot listen there ({error.strerror})") from None
+
+
 class FrameHub:
     """The newest annotated frame and record, handed from the capture loop to every viewer."""
 
@@ -99,23 +121,22 @@ class FrameHub:
             return self._jpeg
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: PreviewServer._HTTPServer
+class Handler(BaseHTTPRequestHandler):
+    """What every local server's requests share: no request log, the token check, plain responses."""
+
+    server: LocalServer._HTTPServer
     timeout = WRITE_TIMEOUT_S  # socket time-out: a stalled viewer's thread ends instead of hanging
 
     def log_message(self, format, *args) -> None:  # noqa: A002
-        pass  # request lines carry the token; the capture summary is the log
+        pass  # request lines carry the token; the command's summary is the log
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-        preview = self.server.preview
-        url = urlsplit(self.path)
-        if not preview.authorised(parse_qs(url.query).get("token", [""])[0], self.headers.get("Authorization", "")):
-            return self._send(HTTPStatus.UNAUTHORIZED, b"token required: add ?token=...\n", "text/plain")
-        route = {"/": self._page, "/index.html": self._page, "/stream.mjpg": self._stream,
-                 "/api/reading": self._reading, "/api/events": self._events, "/healthz": self._health}.get(url.path)
-        if route is None:
-            return self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
-        route()
+    def authorised(self, url) -> bool:
+        """True when the request may go on; else a 401 has been sent."""
+        query_token = parse_qs(url.query).get("token", [""])[0]
+        if self.server.owner.authorised(query_token, self.headers.get("Authorization", "")):
+            return True
+        self._send(HTTPStatus.UNAUTHORIZED, b"token required: add ?token=...\n", "text/plain")
+        return False
 
     def _send(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
         self.send_response(status)
@@ -128,17 +149,29 @@ class _Handler(BaseHTTPRequestHandler):
     def _json(self, value: object, status: HTTPStatus = HTTPStatus.OK) -> None:
         self._send(status, json.dumps(value).encode() + b"\n", "application/json")
 
+
+class _Handler(Handler):
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        url = urlsplit(self.path)
+        if not self.authorised(url):
+            return
+        route = {"/": self._page, "/index.html": self._page, "/stream.mjpg": self._stream,
+                 "/api/reading": self._reading, "/api/events": self._events, "/healthz": self._health}.get(url.path)
+        if route is None:
+            return self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
+        route()
+
     def _page(self) -> None:
         self._send(HTTPStatus.OK, PAGE.encode(), "text/html; charset=utf-8")
 
     def _reading(self) -> None:
-        _seq, record = self.server.preview.hub.latest()
+        _seq, record = self.server.owner.hub.latest()
         if record is None:
             return self._send(HTTPStatus.NO_CONTENT, b"", "application/json")
         self._json(record)
 
     def _health(self) -> None:
-        preview = self.server.preview
+        preview = self.server.owner
         self._json({"status": "ok", "frames": preview.hub.seq, "viewers": preview.viewer_count()})
 
     def _stream(self) -> None:
@@ -159,7 +192,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _viewer(self, content_type: str, chunk, min_interval: float) -> None:
         """A long-lived response: one chunk per new frame (at most one per `min_interval` s, the
         newest), until capture stops."""
-        preview = self.server.preview
+        preview = self.server.owner
         if not preview.slots.acquire(blocking=False):
             return self._send(HTTPStatus.SERVICE_UNAVAILABLE, b"too many viewers\n", "text/plain")
         preview.track(self.connection, add=True)
@@ -187,30 +220,22 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
-class PreviewServer:
-    """The HTTP preview: bind at construction (errors are one line), serve on a thread, stop and free the port."""
+class LocalServer:
+    """An HTTP server on its own thread: bound at construction (errors are one line), 127.0.0.1 or a
+    token, stopped with its port freed. The preview and the labelling page (label_server.py) are two."""
 
     class _HTTPServer(ThreadingHTTPServer):
         daemon_threads = True
-        preview: PreviewServer
+        owner: LocalServer
 
-    def __init__(self, host: str, port: int, token: str | None = None) -> None:
-        self.token = token if token or is_loopback(host) else secrets.token_urlsafe(16)
+    def __init__(self, host: str, port: int, token: str | None, handler: type, name: str) -> None:
+        self.token = choose_token(host, token)
         self.generated_token = token is None and self.token is not None
-        self.hub = FrameHub()
-        self.slots = threading.BoundedSemaphore(MAX_VIEWERS)
-        self._lock = threading.Lock()
-        self._viewers: set[socket.socket] = set()
-        server_class = type("_Server", (self._HTTPServer,), {
-            "address_family": socket.AF_INET6 if ":" in host else socket.AF_INET})
-        try:
-            self.httpd = server_class((host, port), _Handler)
-        except OSError as error:
-            raise BadInput(f"--serve {host}:{port}: cannot listen there ({error.strerror})") from None
-        self.httpd.preview = self
+        self.httpd = listen(self._HTTPServer, host, port, handler)
+        self.httpd.owner = self
         self.host, self.port = host, self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name="preview", daemon=True)
+                                        name=name, daemon=True)
 
     @property
     def url(self) -> str:
@@ -218,10 +243,34 @@ class PreviewServer:
         return f"http://{host}:{self.port}/" + (f"?token={self.token}" if self.token else "")
 
     def authorised(self, query_token: str, authorization: str) -> bool:
-        if self.token is None:
-            return True
-        given = query_token or authorization.removeprefix("Bearer ").strip()
-        return hmac.compare_digest(given.encode(), self.token.encode())
+        return token_ok(self.token, query_token, authorization)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the listening socket."""
+        if self._thread.is_alive():
+            self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
+
+
+class PreviewServer(LocalServer):
+    """The HTTP preview: bind at construction (errors are one line), serve on a thread, stop and free the port."""
+
+    def __init__(self, host: str, port: int, token: str | None = None) -> None:
+        self.hub = FrameHub()
+        self.slots = threading.BoundedSemaphore(MAX_VIEWERS)
+        self._lock = threading.Lock()
+        self._viewers: set[socket.socket] = set()
+        super().__init__(host, port, token, _Handler, "preview")
 
     def publish(self, frame: np.ndarray, record: dict) -> None:
         self.hub.publish(frame, record)
@@ -234,10 +283,6 @@ class PreviewServer:
         with self._lock:
             (self._viewers.add if add else self._viewers.discard)(connection)
 
-    def start(self) -> PreviewServer:
-        self._thread.start()
-        return self
-
     def stop(self) -> None:
         """End every viewer (a stalled one too), stop serving and close the listening socket."""
         self.hub.close()
@@ -247,12 +292,4 @@ class PreviewServer:
                     connection.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
-        if self._thread.is_alive():
-            self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def __enter__(self) -> PreviewServer:
-        return self.start()
-
-    def __exit__(self, *_exc) -> None:
-        self.stop()
+        super().stop()

@@ -162,14 +162,17 @@ def data_field(out_dir: Path, photos: int, styled: int, seed: int) -> None:
 @click.option("--extra-repeat", type=click.IntRange(min=1), default=1, show_default=True,
               help="Oversample the --extra-data this many times.")
 @click.option("--finetune", type=PATH, help="Start from this .keras model's weights (fine-tuning).")
+@click.option("--holdout", type=click.FloatRange(0, 0.9),
+              help="With --finetune: share of the --extra-data crops kept out of training, to report accuracy "
+                   "before/after on  [default: 0.3]")
 def train(train_csv, out_dir, strategy, workers, worker_index, connect_timeout, backup_dir, extra_data, extra_repeat,
-          finetune, **options) -> None:
+          finetune, holdout, **options) -> None:
     """Train the seed (or --arch micro) CNN and write model.keras, history.json/png and confusion.png."""
     training_stack("train")
     from edge_digits.train.run import run_training
 
     run = run_training(train_csv, out_dir, options, strategy, workers, worker_index, connect_timeout, backup_dir,
-                       extra_data, extra_repeat, finetune, log=click.echo)
+                       extra_data, extra_repeat, finetune, holdout, log=click.echo)
     if not run.is_chief:
         click.echo(f"{run.worker} done; the chief writes the outputs")
         return
@@ -178,6 +181,8 @@ def train(train_csv, out_dir, strategy, workers, worker_index, connect_timeout, 
     if run.result.val_labels is not None:
         click.echo(f"\nvalidation per class (best epoch {run.result.best_epoch}):")
         click.echo(per_class_table(run.result.val_labels, run.result.val_predicted))
+    if run.finetune is not None:
+        click.echo(f"\n{run.finetune.lines()}")
     for name, path in run.outputs.items():
         click.echo(f"{name:>13}: {path}")
 
@@ -386,10 +391,11 @@ def benchmark(**kwargs) -> None:
 
 
 # ---------------------------------------------------------------- device commands
-from edge_digits.cli_edge import capture, classify  # noqa: E402  (click only; heavy imports inside)
+from edge_digits.cli_edge import capture, classify, label  # noqa: E402  (click only; heavy imports inside)
 
 main.add_command(classify)
 main.add_command(capture)
+main.add_command(label)
 
 
 def _terminated(signum, _frame) -> None:

@@ -48,6 +48,28 @@ def reading_options(command):
     return command
 
 
+def uncertain_options(command):
+    """--save-uncertain and --max-saved, shared by classify and capture (the labelling loop starts here)."""
+    command = click.option("--max-saved", type=click.IntRange(min=1), default=1000, show_default=True,
+                           help="Keep at most N unlabelled uncertain digits; the oldest are dropped first.")(command)
+    command = click.option("--save-uncertain", type=PATH, metavar="DIR",
+                           help="Save every digit under --min-confidence (28x28 input, a larger crop, "
+                                "pending.jsonl) for `edge-digits label DIR`.")(command)
+    return command
+
+
+def uncertain_store(folder: Path | None, max_saved: int, min_confidence: float, classifier):
+    """The store --save-uncertain writes to (None without it)."""
+    if folder is None:
+        return None
+    if min_confidence <= 0:
+        raise BadInput("--save-uncertain needs --min-confidence (e.g. 0.9): digits below it are saved")
+    from edge_digits.edge.runtime import sha256_of
+    from edge_digits.edge.uncertain import UncertainStore
+
+    return UncertainStore(folder, max_saved, sha256_of(classifier.path))
+
+
 def open_classifier(model_path: Path | None, runtime: str | None, threads: int):
     """The model's classifier (the shipped one by default), with its warnings printed."""
     from edge_digits.edge.digit_reader import open_classifier as classifier_for
@@ -64,12 +86,15 @@ def open_classifier(model_path: Path | None, runtime: str | None, threads: int):
 @reading_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per image (see README).")
 @click.option("--save-crops", type=PATH, help="Write each digit's 28×28 model input here.")
-def classify(paths, model_path, runtime, threads, roi, min_confidence, as_json, save_crops) -> None:
+@uncertain_options
+def classify(paths, model_path, runtime, threads, roi, min_confidence, as_json, save_crops, save_uncertain,
+             max_saved) -> None:
     """Read the digits in images and folders of images (not their subfolders), left to right."""
     from edge_digits.edge.reader import crop_stems, image_files, load_image, read_digits
     from edge_digits.edge.reader import save_crops as write_crops
 
     classifier = open_classifier(model_path, runtime, threads)
+    store = uncertain_store(save_uncertain, max_saved, min_confidence, classifier)
     failures, files = 0, []
     for path in paths:
         try:
@@ -80,7 +105,8 @@ def classify(paths, model_path, runtime, threads, roi, min_confidence, as_json, 
     stems = crop_stems(files) if save_crops else {}
     for path in files:
         try:
-            reading = read_digits(load_image(path), classifier, str(path), roi, min_confidence)
+            image = load_image(path)
+            reading = read_digits(image, classifier, str(path), roi, min_confidence)
         except BadInput as error:
             failures += 1
             click.echo(f"Error: {error.message}", err=True)
@@ -88,6 +114,10 @@ def classify(paths, model_path, runtime, threads, roi, min_confidence, as_json, 
         click.echo(json.dumps(reading.as_dict()) if as_json else reading.line())
         if save_crops:
             write_crops(reading, save_crops, stems[path])
+        if store:
+            store.keep(reading, image, str(path))
+    if store:
+        click.echo(store.summary(), err=True)
     if failures:
         raise SystemExit(2)
 
@@ -123,8 +153,9 @@ def stream_options(command):
 @click.option("--show/--headless", default=None,
               help="Show a window (default: when OpenCV has GUI support and a display exists).")
 @stream_options
+@uncertain_options
 def capture(camera, source, model_path, runtime, threads, roi, min_confidence, save, as_json, max_frames,
-            smooth, show, connect_timeout, reconnect, serve, token, realtime) -> None:
+            smooth, show, connect_timeout, reconnect, serve, token, realtime, save_uncertain, max_saved) -> None:
     """Read digits live from a camera, a stream, a video or an image folder; draw, save or serve them."""
     from edge_digits.edge.capture import CaptureOptions, gui_available, run_capture
 
@@ -135,20 +166,25 @@ def capture(camera, source, model_path, runtime, threads, roi, min_confidence, s
     if token is not None and not serve:
         raise BadInput("--token only applies with --serve")
     classifier = open_classifier(model_path, runtime, threads)
+    store = uncertain_store(save_uncertain, max_saved, min_confidence, classifier)
     show = gui_available() if show is None else show
     preview = start_preview(serve, token) if serve else None  # reachable while a stream connects
     try:
         frames = open_frames(camera, source, connect_timeout, reconnect, realtime)
+        name = getattr(frames, "name", None) or (source if source is not None else f"camera {camera}")
+        keep = (lambda frame, reading, index: store.keep(reading, frame, name, index)) if store else None
         options = CaptureOptions(save=save, json_lines=as_json, max_frames=max_frames, smooth=smooth, roi=roi,
                                  min_confidence=min_confidence, show=show)
         summary = run_capture(frames, classifier, lambda line: click.echo(line), options,
-                              publish=preview.publish if preview else None)
+                              publish=preview.publish if preview else None, keep=keep)
     finally:
         if preview is not None:
             preview.stop()
     sys.stdout.flush()
     counts = getattr(frames, "counts", None)
     click.echo(summary.line() + (counts() if counts else ""), err=True)
+    if store:
+        click.echo(store.summary(), err=True)
     if summary.lost_stream:
         raise DeviceUnavailable(summary.stopped_by)
 
@@ -169,9 +205,87 @@ def start_preview(serve: str, token: str | None):
     from edge_digits.edge.serve import PreviewServer, parse_address
 
     preview = PreviewServer(*parse_address(serve), token=token).start()
-    if preview.generated_token:
-        click.echo(f"preview: {preview.url}  (token generated for this run; pass --token to choose one)", err=True)
-    else:
-        shown = preview.url.split("?")[0] + ("?token=<your --token>" if preview.token else "")
-        click.echo(f"preview: {shown}", err=True)
+    announce("preview", preview)
     return preview
+
+
+def announce(what: str, server) -> None:
+    """`preview: URL` on stderr; a generated token is shown once, a chosen one never."""
+    if server.generated_token:
+        click.echo(f"{what}: {server.url}  (token generated for this run; pass --token to choose one)", err=True)
+    else:
+        shown = server.url.split("?")[0] + ("?token=<your --token>" if server.token else "")
+        click.echo(f"{what}: {shown}", err=True)
+
+
+# ---------------------------------------------------------------- label: the crops kept by --save-uncertain
+@click.command()
+@click.argument("folder", type=PATH)
+@click.option("--serve", "address", default="8001", show_default=True, metavar="[HOST:]PORT",
+              help="Where the labelling page listens (host 127.0.0.1 unless given; other hosts need a token).")
+@click.option("--token", help="Token the page asks for (generated and printed once for a non-loopback host).")
+@click.option("--cli", "in_terminal", is_flag=True, help="Label in the terminal instead (one key per line).")
+def label(folder, address, token, in_terminal) -> None:
+    """Label the crops in FOLDER one at a time: 0-9, x (not a digit), s (skip), u (undo).
+
+    FOLDER/labels.csv is rewritten after every answer; `train --extra-data FOLDER` reads it.
+    """
+    from edge_digits.edge.labelling import Labeller
+
+    labeller = Labeller(folder)
+    try:
+        if in_terminal:
+            label_in_terminal(labeller)
+        else:
+            serve_labels(labeller, address, token)
+    finally:  # Ctrl-C and SIGTERM too: every answer is already on disk
+        click.echo(f"{labeller.progress()}: {labeller.folder / 'labels.csv'}", err=True)
+
+
+def serve_labels(labeller, address: str, token: str | None) -> None:
+    """Serve the page until Ctrl-C or SIGTERM (every answer is already saved)."""
+    import time
+
+    from edge_digits.edge.label_server import LabelServer
+    from edge_digits.edge.serve import parse_address
+
+    server = LabelServer(labeller, *parse_address(address), token=token).start()
+    announce("label", server)
+    click.echo(f"{labeller.progress()}; Ctrl-C to stop", err=True)
+    try:
+        while True:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+def as_text(image) -> str:
+    """A 28×28 crop in characters, two pixel rows per line (white ink shows dense)."""
+    shades = " .:-=+*#%@"
+    rows = (image[0::2].astype(int) + image[1::2]) // 2
+    return "\n".join("".join(shades[v * len(shades) // 256] for v in row).rstrip() for row in rows)
+
+
+def label_in_terminal(labeller) -> None:
+    """One crop at a time: its picture in characters, the model's guess, a key per line (q or EOF stops)."""
+    import cv2
+
+    stdin = sys.stdin  # (CliRunner swaps it in tests)
+    while (item := labeller.current()) is not None:
+        image = cv2.imread(str(labeller.folder / item.file), cv2.IMREAD_GRAYSCALE)
+        if image is not None:
+            click.echo(as_text(image))
+        guess = "-" if item.guess is None else str(item.guess)
+        if item.confidence is not None:
+            guess += f" ({item.confidence:.2f})"
+        click.echo(f"[{labeller.progress()}] {item.file}  model: {guess}  key (0-9 x s u, q quits): ", nl=False)
+        line = stdin.readline()
+        if not line or line.strip().lower() == "q":
+            click.echo()
+            return
+        try:
+            labeller.press(line)
+        except BadInput as error:
+            click.echo(error.message)

@@ -21,6 +21,7 @@ from edge_digits.data import Digits
 from edge_digits.errors import BadInput
 
 LABELS = "labels.csv"
+DIGIT_LABELS = frozenset("0123456789")
 
 
 def write_folder(folder: str | os.PathLike, images: np.ndarray, labels: np.ndarray, prefix: str = "") -> Path:
@@ -35,25 +36,31 @@ def write_folder(folder: str | os.PathLike, images: np.ndarray, labels: np.ndarr
         if not cv2.imwrite(str(folder / name), image):
             raise BadInput(f"cannot write {folder / name}")
         rows.append((name, str(label)))
+    write_labels(folder, rows)
+    return folder
+
+
+def write_labels(folder: str | os.PathLike, rows: list[tuple[str, str]]) -> Path:
+    """labels.csv (`file,label`) written atomically: a reader sees the old list or the new one."""
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(["file", "label"])
     writer.writerows(rows)
-    write_text(folder / LABELS, text.getvalue())
-    return folder
+    path = Path(folder) / LABELS
+    write_text(path, text.getvalue())
+    return path
 
 
-def read_folder(folder: str | os.PathLike) -> Digits:
-    """The digit crops of a labelled folder (labels 0–9); BadInput names the first bad row."""
-    import cv2
-
+def read_labels(folder: str | os.PathLike) -> list[tuple[str, str]]:
+    """labels.csv's rows as (file, label), label 0-9 or x; BadInput names the first bad row or
+    missing digit crop. A folder without labels.csv has no rows yet."""
     folder = Path(folder)
     path = folder / LABELS
     if not folder.is_dir():
         raise BadInput(f"{folder}: not a folder")
     if not path.is_file():
-        raise BadInput(f"{folder}: no {LABELS} (a labelled folder holds 28x28 PNG crops and {LABELS})")
-    images, labels = [], []
+        return []
+    rows = []
     with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.reader(f)
         header = next(reader, None)
@@ -66,17 +73,33 @@ def read_folder(folder: str | os.PathLike) -> Digits:
             if len(row) < 2:
                 raise BadInput(f"{path}: line {line}: expected file,label")
             name, label = row[0].strip(), row[1].strip().lower()
-            if label == "x":
-                continue
-            if label not in {str(d) for d in range(10)}:
+            if label not in DIGIT_LABELS and label != "x":
                 raise BadInput(f"{path}: line {line}: label {label!r} is not 0-9 or x")
-            image = cv2.imread(str(folder / name), cv2.IMREAD_GRAYSCALE)
-            if image is None:
+            if label != "x" and not (folder / name).is_file():  # an x crop is never trained on
                 raise BadInput(f"{path}: line {line}: {name} is missing or not an image")
-            if image.shape != (28, 28):
-                raise BadInput(f"{path}: line {line}: {name} is {image.shape[1]}x{image.shape[0]}, not 28x28")
-            images.append(image)
-            labels.append(int(label))
+            rows.append((name, label))
+    return rows
+
+
+def read_folder(folder: str | os.PathLike) -> Digits:
+    """The digit crops of a labelled folder (labels 0–9); BadInput names the first bad row."""
+    import cv2
+
+    folder = Path(folder)
+    path = folder / LABELS
+    if folder.is_dir() and not path.is_file():
+        raise BadInput(f"{folder}: no {LABELS} (a labelled folder holds 28x28 PNG crops and {LABELS})")
+    images, labels = [], []
+    for name, label in read_labels(folder):
+        if label == "x":
+            continue
+        image = cv2.imread(str(folder / name), cv2.IMREAD_GRAYSCALE)
+        if image is None:
+            raise BadInput(f"{path}: {name} is missing or not an image")
+        if image.shape != (28, 28):
+            raise BadInput(f"{path}: {name} is {image.shape[1]}x{image.shape[0]}, not 28x28")
+        images.append(image)
+        labels.append(int(label))
     if not images:
         raise BadInput(f"{path}: no labelled digits")
     return Digits(np.stack(images), np.asarray(labels, np.int64), f"folder:{folder}")

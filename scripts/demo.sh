@@ -61,6 +61,12 @@ kill -TERM "$preview" 2> /dev/null || true
 wait "$preview" || true
 tail -n 1 "$OUT/preview.log"
 
+# ---- the labelling loop (README "Adapt to your own handwriting"): labels from generated photos' truth.
+step "the labelling loop on another hand: save uncertain digits, label, fine-tune, convert, read again"
+OUT="$OUT/other-hand" PHOTOS=${DEMO_LOOP_PHOTOS:-60} TEST_PHOTOS=${DEMO_LOOP_PHOTOS:-60} EPOCHS=2 LIMIT=6000 CHECK=0 \
+    bash scripts/finetune_loop.sh > "$OUT/other-hand.log" 2>&1
+grep -E '^(held-out crops|MNIST test \(|.*digits read|check:)' "$OUT/other-hand.log" | sed 's/^/  /'
+
 printf '\n==> summary\n'
 python - "$OUT" <<'PY'
 import json, sys

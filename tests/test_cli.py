@@ -11,8 +11,8 @@ from tests.helpers import HEAVY, cli, loaded_after
 
 
 def test_every_command_is_registered_and_helps():
-    assert sorted(main.commands) == ["benchmark", "capture", "classify", "convert", "data", "evaluate", "predict",
-                                     "train"]
+    assert sorted(main.commands) == ["benchmark", "capture", "classify", "convert", "data", "evaluate", "label",
+                                     "predict", "train"]
     assert sorted(main.commands["data"].commands) == ["export", "field", "info", "photos"]
     assert cli("--help").exit_code == 0
 
@@ -23,7 +23,7 @@ def test_version():
 
 
 def test_help_imports_no_tensorflow_pandas_or_opencv():
-    helps = [["--help"], ["train", "--help"], ["capture", "--help"], ["benchmark", "--help"]]
+    helps = [["--help"], ["train", "--help"], ["capture", "--help"], ["benchmark", "--help"], ["label", "--help"]]
     assert loaded_after(helps, (*HEAVY, "cv2")) == []
 
 

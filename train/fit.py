@@ -18,6 +18,7 @@ import numpy as np
 
 from edge_digits.atomic import move_in, staging_dir, write_text
 from edge_digits.data import Digits
+from edge_digits.edge.runtime import sha256_of
 from edge_digits.formats import to_inputs
 
 from . import augment, distribute
@@ -52,6 +53,7 @@ class TrainResult:
     val_predicted: np.ndarray | None = None
     outputs: dict[str, Path] = field(default_factory=dict)
     distribution: dict | None = None  # strategy, replicas, batches, LR: only when a strategy was given
+    finetune: dict | None = None  # base model, field data and before/after (train/finetune.py)
 
 
 class _EpochLog(keras.callbacks.Callback):
@@ -237,6 +239,8 @@ def write_outputs(result: TrainResult, config: TrainConfig, out_dir: str | os.Pa
         record["distribution"] = result.distribution
     with staging_dir(out, "train") as staging:
         save_model(result.model, staging / OUTPUT_NAMES["model"])
+        if result.finetune is not None:  # convert copies it into the manifest when the sha256 matches
+            record["finetune"] = {**result.finetune, "model_sha256": sha256_of(staging / OUTPUT_NAMES["model"])}
         write_text(staging / OUTPUT_NAMES["history"], json.dumps(record, indent=2) + "\n")
         plots.plot_history(result.history, staging / OUTPUT_NAMES["history_plot"])
         if result.val_labels is not None:

@@ -15,10 +15,15 @@ from typing import TYPE_CHECKING
 
 import click
 
+from edge_digits.errors import BadInput
+
 from . import distribute
 
 if TYPE_CHECKING:  # fit imports Keras; this module is imported before the strategy exists
+    from .finetune import FinetuneReport
     from .fit import TrainResult
+
+DEFAULT_HOLDOUT = 0.3  # of the --extra-data crops, with --finetune
 
 
 @dataclass
@@ -29,6 +34,7 @@ class TrainingRun:
     is_chief: bool
     worker: str = ""  # the cluster's name for this worker ("" without a cluster)
     outputs: dict[str, Path] = field(default_factory=dict)
+    finetune: FinetuneReport | None = None  # before/after, on the chief of a --finetune run
 
 
 def run_training(
@@ -43,12 +49,14 @@ def run_training(
     extra_data: Sequence[Path] = (),
     extra_repeat: int = 1,
     finetune: Path | None = None,
+    holdout: float | None = None,
     log: Callable[[str], None] = print,
     environ: Mapping[str, str] = os.environ,
 ) -> TrainingRun:
     """Train with TrainConfig `options` (epochs, batch_size, ...); the chief writes `out_dir` (default runs/train/expN).
 
     `log` hears the lines a user wants before the epochs start (data mix, replicas and batch).
+    With `finetune`, `holdout` (0.3) of the extra crops are kept out of training to report on (train/finetune.py).
     A multi-worker run that loses a peer raises a one-line ClickException instead of TensorFlow's page.
     """
     cluster, tf_config = distribute.cluster_from_options(strategy, workers, worker_index, environ) or (None, None)
@@ -64,6 +72,14 @@ def run_training(
 
     digits = load_digits(train_csv, "train", need_labels=True)
     extras = [read_folder(folder) for folder in extra_data]
+    sizes, held_out = [len(d) for d in extras], None
+    if holdout is not None and not finetune:
+        raise BadInput("--holdout applies to fine-tuning: add --finetune MODEL.keras")
+    if finetune:
+        from .finetune import hold_out
+
+        holdout = DEFAULT_HOLDOUT if holdout is None else holdout
+        extras, held_out = hold_out(extras, holdout, options["seed"])
     if extras:
         digits = mixed(digits, extras, extra_repeat, options["seed"])
         log(f"training data: {digits.source}, {len(digits)} images (extra data repeated {extra_repeat}x)")
@@ -79,5 +95,12 @@ def run_training(
     distribute.remove_backup(backup)
     run = TrainingRun(result, dist.is_chief, dist.cluster.name if dist.cluster is not None else "")
     if run.is_chief:
+        if finetune:
+            from . import finetune as tuning
+            from .keras_io import load_model
+
+            run.finetune = tuning.report(load_model(finetune), result.model, held_out, load_digits(None, "test", True),
+                                         tuning.not_digits(list(extra_data)))
+            result.finetune = tuning.provenance(finetune, list(extra_data), sizes, holdout, run.finetune)
         run.outputs = write_outputs(result, config, out_dir or next_run_dir("train"))
     return run
