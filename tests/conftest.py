@@ -67,3 +67,21 @@ def live_photos(mnist_test):
     from edge_digits.photos import make_photos
 
     return make_photos(mnist_test.images, mnist_test.labels, 8, seed=2024, digits_per_photo=(1, 3))
+
+
+@pytest.fixture(scope="session")
+def photos(mnist_test):
+    """Eight generated photographs of 1-3 digits (the edge commands' and the API's test images)."""
+    from edge_digits.photos import make_photos
+
+    return make_photos(mnist_test.images, mnist_test.labels, 8, seed=2024, digits_per_photo=(1, 3))
+
+
+@pytest.fixture(scope="session")
+def photo_dir(tmp_path_factory, photos):
+    import cv2
+
+    folder = tmp_path_factory.mktemp("photos")
+    for i, photo in enumerate(photos):
+        cv2.imwrite(str(folder / f"photo{i}.jpg"), photo.image)
+    return folder

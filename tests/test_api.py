@@ -14,21 +14,6 @@ from edge_digits.errors import BadInput
 from tests.helpers import cli
 
 
-@pytest.fixture(scope="module")
-def photos(mnist_test):
-    from edge_digits.photos import make_photos
-
-    return make_photos(mnist_test.images, mnist_test.labels, 5, seed=77, digits_per_photo=(1, 3))
-
-
-@pytest.fixture(scope="module")
-def photo_dir(tmp_path_factory, photos):
-    folder = tmp_path_factory.mktemp("api_photos")
-    for i, photo in enumerate(photos):
-        cv2.imwrite(str(folder / f"p{i}.png"), photo.image)
-    return folder
-
-
 def test_importing_edge_digits_stays_light():
     code = ("import sys, edge_digits; heavy = [m for m in ('cv2', 'tensorflow', 'ai_edge_litert', 'numpy') "
             "if m in sys.modules]; print(heavy)")
@@ -40,7 +25,7 @@ def test_read_a_file_is_classify_json(photo_dir):
     from edge_digits import DigitReader
 
     reader = DigitReader()
-    path = photo_dir / "p0.png"
+    path = photo_dir / "photo0.jpg"
     reading = reader.read(path)
     result = cli("classify", "--json", path)
     assert result.exit_code == 0
@@ -65,7 +50,7 @@ def test_stream_a_folder_and_a_video(photo_dir, photos, tmp_path):
 
     reader = DigitReader()
     texts = [r.text for r in reader.stream(photo_dir)]
-    assert texts == [reader.read(photo_dir / f"p{i}.png").text for i in range(len(photos))]
+    assert texts == [reader.read(photo_dir / f"photo{i}.jpg").text for i in range(len(photos))]
     video = tmp_path / "v.avi"
     write_video(photos, str(video))
     assert len(list(reader.stream(video, max_frames=3))) == 3

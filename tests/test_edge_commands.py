@@ -23,21 +23,6 @@ def int8_model(converted):
     return converted[0] / "digits_int8.tflite"
 
 
-@pytest.fixture(scope="module")
-def photos(mnist_test):
-    from edge_digits.photos import make_photos
-
-    return make_photos(mnist_test.images, mnist_test.labels, 8, seed=2024, digits_per_photo=(1, 3))
-
-
-@pytest.fixture(scope="module")
-def photo_dir(tmp_path_factory, photos):
-    folder = tmp_path_factory.mktemp("photos")
-    for i, photo in enumerate(photos):
-        cv2.imwrite(str(folder / f"photo{i}.jpg"), photo.image)
-    return folder
-
-
 def test_classify_prints_one_line_per_image(photo_dir, int8_model, photos):
     result = cli("classify", "--model", int8_model, photo_dir)
     assert result.exit_code == 0, result.output
