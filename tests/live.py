@@ -213,6 +213,12 @@ class RtspCamera:
             threading.Thread(target=self._session, args=(conn,), daemon=True).start()
 
     def _session(self, conn: socket.socket) -> None:
+        try:
+            self._serve_session(conn)
+        except OSError:  # the client hung up mid-request (FFmpeg resets when it gives up): session over
+            pass
+
+    def _serve_session(self, conn: socket.socket) -> None:
         target = None
         with conn, conn.makefile("rb") as requests:
             while not self._stop.is_set():
