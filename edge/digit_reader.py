@@ -61,14 +61,16 @@ class DigitReader:
         """Readings of the frames of a camera index, /dev/videoN, an rtsp:// or http(s):// stream, a video
         file or an image folder, as they come (live sources: always the newest frame)."""
         from .capture import open_frames
+        from .stream import redact
 
         frames = open_frames(source, connect_timeout, reconnect)
+        name = f"camera {source}" if isinstance(source, int) else redact(os.fspath(source))  # no URL credentials
         try:
             n = 0
             for frame in frames:
                 if frame is None:  # a live source with no new frame yet
                     continue
-                yield self.read(frame, source=str(source) if not isinstance(source, int) else f"camera {source}")
+                yield self.read(frame, source=name)
                 n += 1
                 if max_frames is not None and n >= max_frames:
                     return

@@ -267,10 +267,15 @@ def _components(mask: np.ndarray, labelled: tuple[int, np.ndarray, np.ndarray] |
 # --------------------------------------------------------------------------- lines
 
 
+def _line_kernel(length: int, horizontal: bool) -> np.ndarray:
+    """A straight structuring element `length` px long (at least 3)."""
+    size = (max(3, length), 1) if horizontal else (1, max(3, length))
+    return cv2.getStructuringElement(cv2.MORPH_RECT, size)
+
+
 def _runs(mask: np.ndarray, length: int, horizontal: bool) -> np.ndarray:
     """The parts of `mask` lying on straight runs at least `length` px long (an opening)."""
-    size = (max(3, length), 1) if horizontal else (1, max(3, length))
-    return cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, size))
+    return cv2.morphologyEx(mask, cv2.MORPH_OPEN, _line_kernel(length, horizontal))
 
 
 def _remove_lines(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple | None]:
@@ -292,12 +297,13 @@ def _remove_lines(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple | Non
     labelled = _label(mask)
     digit_h = _typical_height(mask, unlike_lines=True, labelled=labelled)
     # The common frame: no straight run long enough to be a line at all (two cheap openings).
-    reach_h = max(12, w // 8, int(LINE_LENGTH * digit_h))
-    reach_v = max(12, h // 8, int(max(LINE_LENGTH * digit_h, FRAME_SPAN * h)))
+    shortest_h, shortest_v = max(12, w // 8), max(12, h // 8)  # runs shorter than this are never lines
+    reach_h = max(shortest_h, int(LINE_LENGTH * digit_h))
+    reach_v = max(shortest_v, int(max(LINE_LENGTH * digit_h, FRAME_SPAN * h)))
     if not _has_run(mask, reach_h, True) and not _has_run(mask, reach_v, False):
         return mask, none, labelled
-    horizontal, longest_h = _thin_runs(_runs(mask, max(12, w // 8), True), 2)
-    vertical, longest_v = _thin_runs(_runs(mask, max(12, h // 8), False), 3)
+    horizontal, longest_h = _thin_runs(_runs(mask, shortest_h, True), 2)
+    vertical, longest_v = _thin_runs(_runs(mask, shortest_v, False), 3)
     if longest_h < LINE_LENGTH * digit_h and longest_v < max(LINE_LENGTH * digit_h, FRAME_SPAN * h):
         return mask, none, labelled
     candidates = horizontal | vertical
@@ -328,8 +334,7 @@ def _remove_lines(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple | Non
 
 def _has_run(mask: np.ndarray, length: int, horizontal: bool) -> bool:
     """Is there a straight run at least `length` px long? (An erosion: half an opening's cost.)"""
-    size = (max(3, length), 1) if horizontal else (1, max(3, length))
-    return bool(cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_RECT, size)).any())
+    return bool(cv2.erode(mask, _line_kernel(length, horizontal)).any())
 
 
 def _thin_runs(runs: np.ndarray, axis: int) -> tuple[np.ndarray, int]:
@@ -375,7 +380,7 @@ def _typical_height(mask: np.ndarray, unlike_lines: bool = False, labelled: tupl
         stats = stats[(stats[:, 2] < 3 * stats[:, 3]) & ~((stats[:, 2] > 0.9 * w) & (stats[:, 3] > 0.9 * h))]
         if not len(stats):
             return 0
-    stats = stats[stats[:, 4] >= max(6, SPECK_SHARE * stats[:, 4].max())]
+    stats = stats[stats[:, 4] >= max(MIN_PIECE_AREA, SPECK_SHARE * stats[:, 4].max())]
     return int(_percentile(stats[:, 3], 90)) if len(stats) else 0
 
 
@@ -536,7 +541,8 @@ def _plausible(pieces: list[_Piece], shape: tuple[int, int]) -> list[_Piece]:
     return [p for p in pieces if p.box[3] >= ROW_HEIGHT_SHARE * tallest and p.strength >= STRENGTH_SHARE * strongest]
 
 
-def _crop(ink: np.ndarray, piece: _Piece, threshold: float) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+def _crop(ink: np.ndarray, piece: _Piece,
+          threshold: float) -> tuple[np.ndarray, tuple[int, int, int, int], np.ndarray]:
     """The digit's full-resolution grey-level ink (others masked out, stroke core at 255) and box.
 
     Pieces are found at half resolution; the crop goes back to full resolution so small
@@ -557,7 +563,8 @@ def _crop(ink: np.ndarray, piece: _Piece, threshold: float) -> tuple[np.ndarray,
     lo = 0.5 * threshold
     hi = max(_percentile(core, 60) if core.size else 255.0, lo + 1.0)
     patch = np.clip((patch - lo) * (255.0 / (hi - lo)), 0, 255) * halo
-    return patch.astype(np.uint8), (x, y, w, h)
+    patch = patch.astype(np.uint8)
+    return patch, (x, y, w, h), patch[y - y0: y - y0 + h, x - x0: x - x0 + w]
 
 
 # --------------------------------------------------------------------------- public API
@@ -677,10 +684,9 @@ def find_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = None)
     pieces = [r for p in _pieces(labels, stats) for r in _refine(ink, p, threshold)]
     crops = []
     for piece in sorted(_plausible(pieces, ink.shape), key=lambda p: p.box[0]):
-        image, (x, y, w, h) = _crop(raw, piece, threshold)
+        image, (x, y, w, h), inside = _crop(raw, piece, threshold)
         full = (ox + int(x * sx), oy + int(y * sy), max(1, round(w * sx)), max(1, round(h * sy)))
-        pad_x, pad_y = x - max(0, x - max(1, h // 20)), y - max(0, y - max(1, h // 20))
-        crops.append(DigitCrop(normalise_digit(image), full, image[pad_y: pad_y + h, pad_x: pad_x + w]))
+        crops.append(DigitCrop(normalise_digit(image), full, inside))
     return crops
 
 

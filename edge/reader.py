@@ -88,9 +88,10 @@ def read_digits(frame: np.ndarray, classifier: Classifier, source: str = "",
 
 
 def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray],
-                    classifier: Classifier) -> tuple[list[DigitCrop], list[np.ndarray]]:
+                    classifier: Classifier) -> tuple[list[DigitCrop], list[np.ndarray], list[bool]]:
     """Segmentation by recognition: a crop wide enough to hold touching digits is cut where the
-    classifier is surest of every piece, if it is surer of them than of the whole."""
+    classifier is surest of every piece, if it is surer of them than of the whole. Also says
+    which of the returned crops came from a cut."""
     out_crops: list[DigitCrop] = []
     out_probs: list[np.ndarray] = []
     split: list[bool] = []
@@ -140,6 +141,9 @@ def segmentation_doubt(crops: list[DigitCrop], split: list[bool]) -> np.ndarray:
     return caps
 
 
+_BOLD = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], np.uint8)  # a 3×3 cross: one pixel bolder
+
+
 def variants(images: np.ndarray) -> np.ndarray:
     """Each 28×28 input slightly rotated both ways and drawn with a bolder pen: (V, N, 28, 28)."""
     out = []
@@ -148,9 +152,6 @@ def variants(images: np.ndarray) -> np.ndarray:
         out.append(np.stack([cv2.warpAffine(im, m, (28, 28), flags=cv2.INTER_LINEAR) for im in images]))
     out.append(np.stack([cv2.dilate(im, _BOLD) for im in images]))
     return np.stack(out)
-
-
-_BOLD = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], np.uint8)
 
 
 def agreement(images: np.ndarray, labels: np.ndarray, probs: np.ndarray, classifier: Classifier) -> np.ndarray:

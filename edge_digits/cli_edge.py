@@ -194,9 +194,10 @@ def open_frames(camera: int | None, source: str | None, connect_timeout: float, 
                 realtime: bool):
     """The frames of --camera N or --source; a stream's (redacted) name is said first."""
     from edge_digits.edge.capture import open_frames as frames_of
+    from edge_digits.edge.stream import is_url
 
     frames = frames_of(camera if camera is not None else source, connect_timeout, reconnect, realtime)
-    if getattr(frames, "name", None) and source is not None and "://" in source:
+    if source is not None and is_url(source):
         click.echo(f"reading {frames.name}", err=True)
     return frames
 

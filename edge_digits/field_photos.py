@@ -21,7 +21,16 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from edge_digits.photos import Photo, camera_effects, illumination_gain, perspective_matrix, smooth_noise, warp_box
+from edge_digits.photos import (
+    Photo,
+    camera_effects,
+    illumination_gain,
+    ink_box,
+    paste_max,
+    perspective_matrix,
+    smooth_noise,
+    warp_box,
+)
 
 SCENES = ("thin-large", "ruled", "squared", "underline", "boxed", "comb", "touching", "tight", "pattern",
           "show-through", "colour-ink", "pencil", "punctuation", "margin", "low-res", "styles")
@@ -141,21 +150,6 @@ def _digit_alpha(digit: np.ndarray, label: int, height: int, pen: float | None, 
     return cv2.warpAffine(alpha, m, (w + 2 * grow, h), flags=cv2.INTER_LINEAR)
 
 
-def _box(alpha: np.ndarray) -> tuple[int, int, int, int]:
-    ys, xs = np.nonzero(alpha > 0.3)
-    if len(xs) == 0:
-        return 0, 0, alpha.shape[1], alpha.shape[0]
-    return int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
-
-
-def _paste(canvas: np.ndarray, patch: np.ndarray, x: int, y: int) -> None:
-    h, w = patch.shape
-    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, canvas.shape[1]), min(y + h, canvas.shape[0])
-    if x1 > x0 and y1 > y0:
-        region = canvas[y0:y1, x0:x1]
-        np.maximum(region, patch[y0 - y: y1 - y, x0 - x: x1 - x], out=region)
-
-
 # --------------------------------------------------------------------------- marks and lines
 
 
@@ -265,7 +259,7 @@ def field_photo(digits: list[np.ndarray], labels: list[int], rng: np.random.Gene
     touching = n > 1 and has("touching", 0.15)
     if touching:
         scenes.append("touching")
-    tight_boxes = [_box(a) for a in alphas]
+    tight_boxes = [ink_box(a) for a in alphas]
     row_h = max(b[3] for b in tight_boxes)
     punctuation = has("punctuation", 0.15)
     items: list[tuple[str, np.ndarray, int]] = []  # (kind, alpha, digit index or -1)
@@ -283,7 +277,7 @@ def field_photo(digits: list[np.ndarray], labels: list[int], rng: np.random.Gene
 
     ink = np.zeros((frame_h, width), np.float32)
     boxes: list[tuple[int, int, int, int]] = [(0, 0, 1, 1)] * n
-    boxes_of = [_box(a) for _, a, _ in items]
+    boxes_of = [ink_box(a) for _, a, _ in items]
     widths = [b[2] for b in boxes_of]
     gap_lo, gap_hi = (-0.08, 0.0) if touching else (0.08, 0.45)
     gaps = [rng.uniform(gap_lo, gap_hi) * row_h for _ in items[1:]]
@@ -297,7 +291,7 @@ def field_photo(digits: list[np.ndarray], labels: list[int], rng: np.random.Gene
             oy = int(round(y_row + rng.uniform(-0.05, 0.05) * row_h + (row_h - bh) / 2 - by))
         else:  # marks are drawn in their own patch, placed against the row
             oy = int(round(y_row + (row_h - alpha.shape[0]) / 2))
-        _paste(ink, alpha, ox, oy)
+        paste_max(ink, alpha, ox, oy)
         if index >= 0:
             boxes[index] = (ox + bx, oy + by, bw, bh)
         x += bw + (gaps[k] if k < len(gaps) else 0)
@@ -367,7 +361,7 @@ def field_photo(digits: list[np.ndarray], labels: list[int], rng: np.random.Gene
             d = digits[int(rng.integers(0, n))]
             a = _pen_alpha(d, int(digit_h * rng.uniform(0.6, 1.2)), pen, rng)[:, ::-1]
             x, y = int(rng.uniform(0, width)) - a.shape[1] // 2, int(rng.uniform(0, frame_h)) - a.shape[0] // 2
-            _paste(ghost, a, x, y)
+            paste_max(ghost, a, x, y)
         ghost = cv2.GaussianBlur(ghost, (0, 0), rng.uniform(1.5, 4))
         page -= (ghost * rng.uniform(20, 60))[..., None]
     rule_colour = np.asarray(rng.choice([[200, 160, 120], [190, 190, 190], [140, 140, 230], [90, 90, 90]]),

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from edge_digits.atomic import atomic_path
+from edge_digits.edge.preprocess import stroke_width
 
 CONDITIONS = ("mixed", "paper", "board", "clean")
 
@@ -47,14 +48,6 @@ def _tight(digit: np.ndarray) -> np.ndarray:
     return digit[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1]
 
 
-def _stroke_width(digit: np.ndarray) -> float:
-    """Mean stroke width in pixels: ink area over half the outline length."""
-    mask = (digit > 127).astype(np.uint8)
-    contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
-    perimeter = sum(cv2.arcLength(c, True) for c in contours)
-    return 2.0 * float(mask.sum()) / perimeter if perimeter > 0 else 2.5
-
-
 def _stroke_alpha(digit: np.ndarray, height: int, rng: np.random.Generator) -> np.ndarray:
     """Upsample one 28×28 digit smoothly to `height` px, with a random pen width and tilt."""
     ink = _tight(digit).astype(np.float32) / 255.0
@@ -66,7 +59,7 @@ def _stroke_alpha(digit: np.ndarray, height: int, rng: np.random.Generator) -> n
     # Pens differ: thin ball-point to felt tip. Erode/dilate the upsampled stroke towards a
     # random target width (in MNIST pixels; MNIST's own strokes are about 2-3 px wide).
     target = rng.uniform(1.4, 3.6)
-    pen = 0.5 * (target - _stroke_width(digit)) * scale
+    pen = 0.5 * (target - (stroke_width(digit) or 2.5)) * scale  # 2.5: MNIST's typical width
     k = int(round(abs(pen)))
     if k >= 1:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))
@@ -81,12 +74,17 @@ def _stroke_alpha(digit: np.ndarray, height: int, rng: np.random.Generator) -> n
     return np.clip(alpha * 1.6 - 0.15, 0.0, 1.0)
 
 
-def _alpha_box(alpha: np.ndarray) -> tuple[int, int, int, int] | None:
+def alpha_box(alpha: np.ndarray) -> tuple[int, int, int, int] | None:
     """Tight box of the visible ink of one digit."""
     ys, xs = np.nonzero(alpha > 0.3)
     if len(xs) == 0:
         return None
     return int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
+
+
+def ink_box(alpha: np.ndarray) -> tuple[int, int, int, int]:
+    """alpha_box, or the whole patch when it holds no visible ink."""
+    return alpha_box(alpha) or (0, 0, alpha.shape[1], alpha.shape[0])
 
 
 # --------------------------------------------------------------------------- layout
@@ -107,7 +105,7 @@ def _layout(alphas: list[np.ndarray], width: int, height: int,
     """Place the digit alphas side by side in a row; return the ink canvas and true boxes."""
     canvas = np.zeros((height, width), np.float32)
     boxes: list[tuple[int, int, int, int]] = []
-    tight = [_alpha_box(a) or (0, 0, a.shape[1], a.shape[0]) for a in alphas]
+    tight = [ink_box(a) for a in alphas]
     digit_h = max(b[3] for b in tight)
     gaps = [rng.uniform(0.15, 0.5) * digit_h for _ in alphas[1:]]
     row_w = sum(b[2] for b in tight) + sum(gaps)
@@ -119,13 +117,13 @@ def _layout(alphas: list[np.ndarray], width: int, height: int,
     for i, (alpha, (bx, by, bw, bh)) in enumerate(zip(alphas, tight)):
         dy = rng.uniform(-0.06, 0.06) * digit_h + (digit_h - bh) / 2
         ox, oy = int(round(x - bx)), int(round(y_row + dy - by))
-        _paste_max(canvas, alpha, ox, oy)
+        paste_max(canvas, alpha, ox, oy)
         boxes.append((ox + bx, oy + by, bw, bh))
         x += bw + (gaps[i] if i < len(gaps) else 0)
     return canvas, boxes
 
 
-def _paste_max(canvas: np.ndarray, patch: np.ndarray, x: int, y: int) -> None:
+def paste_max(canvas: np.ndarray, patch: np.ndarray, x: int, y: int) -> None:
     """canvas = max(canvas, patch at (x, y)), clipped to the canvas."""
     h, w = patch.shape
     x0, y0 = max(x, 0), max(y, 0)
