@@ -172,3 +172,12 @@ def test_rtsp_camera(tmp_path, live_photos):
     assert len({p.text for p in live_photos} & {r["text"] for r in records}) >= 4
     assert capture.stderr[-2] == f"reading rtsp://***@127.0.0.1:{camera.port}/live"
     no_secret(capture.stdout, capture.stderr)
+
+
+def test_digit_reader_stream_names_the_source_without_credentials(camera):
+    from edge_digits import DigitReader
+
+    readings = list(DigitReader().stream(camera.url(USER), max_frames=3))
+    assert len(readings) == 3
+    assert {r.source for r in readings} == {f"http://***@127.0.0.1:{camera.port}/stream.mjpg"}
+    no_secret(*(json.dumps(r.as_dict()) for r in readings))
