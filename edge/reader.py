@@ -26,6 +26,7 @@ SPLIT_MARGIN = 0.2  # a split must beat the whole crop's mean log-confidence by 
 BALANCE = 0.01  # the weight of unequal piece widths when ranking cuts
 NARROW, CLOSE = 0.4, 0.05  # two narrow crops this close (in digit heights) may be one digit in two pieces
 DOUBT_SPLIT, DOUBT_PAIR = 0.85, 0.5  # confidence caps for guessed segmentations
+WIDE = 1.2  # a crop left whole though this many times wider than tall may hold touching digits
 VARIANT_ANGLE = 8.0  # degrees: the tilt of the variants a confident reading must survive
 
 
@@ -124,12 +125,14 @@ def segmentation_doubt(crops: list[DigitCrop], split: list[bool]) -> np.ndarray:
 
     The classifier only knows the crop it was shown; a reading can still be wrong because a
     digit was cut in two (an open 4 read as 11) or a cut between touching digits was guessed.
+    A crop left whole though wider than WIDE × its height is doubtful too: the model reads two
+    touching digits squeezed into one box as one digit, often with full confidence.
     These caps keep such readings under the usual 0.9 threshold rather than confidently wrong.
     """
     caps = np.ones(len(crops))
     for i, crop in enumerate(crops):
         w, h = crop.box[2], crop.box[3]
-        if split[i]:
+        if split[i] or w > WIDE * h:
             caps[i] = min(caps[i], DOUBT_SPLIT)
         if i + 1 < len(crops):
             nxt = crops[i + 1]

@@ -108,18 +108,22 @@ def data_photos(out_dir: Path, count: int, digits_range: tuple[int, int], seed: 
               help="Field photos to render and cut into crops with the edge pipeline.")
 @click.option("--styled", type=click.IntRange(min=0), default=20000, show_default=True,
               help="MNIST digits redrawn in other styles (elastic, slant, pen width).")
+@click.option("--not-digits/--no-not-digits", default=False, show_default=True,
+              help="Also keep what the pipeline cuts out that is no single digit (glued digits, wrong pieces of "
+                   "a split, marks), labelled x, for train --not-digits.")
 @click.option("--seed", type=int, default=0, show_default=True)
-def data_field(out_dir: Path, photos: int, styled: int, seed: int) -> None:
+def data_field(out_dir: Path, photos: int, styled: int, not_digits: bool, seed: int) -> None:
     """Training crops from field photos of MNIST train digits, as a labelled folder for train --extra-data."""
     from edge_digits.data import load_mnist
     from edge_digits.field_photos import field_training_set
     from edge_digits.labelled import write_folder
 
     train_set = load_mnist("train")
-    images, labels, counts = field_training_set(train_set.images, train_set.labels, photos, styled, seed)
+    images, labels, counts = field_training_set(train_set.images, train_set.labels, photos, styled, seed, not_digits)
     write_folder(out_dir, images, labels)
+    extra = f", {counts['not_digits']} not digits (x)" if not_digits else ""
     click.echo(f"{len(images)} crops in {out_dir}: {counts['photo_crops']} from {counts['photos']} field photos, "
-               f"{counts['styled']} restyled digits")
+               f"{counts['styled']} restyled digits{extra}")
 
 
 # ---------------------------------------------------------------- train
@@ -161,18 +165,21 @@ def data_field(out_dir: Path, photos: int, styled: int, seed: int) -> None:
                    "repeatable.")
 @click.option("--extra-repeat", type=click.IntRange(min=1), default=1, show_default=True,
               help="Oversample the --extra-data this many times.")
+@click.option("--not-digits", is_flag=True,
+              help="Also train the --extra-data crops labelled x (not a digit) towards no digit, a flat output, "
+                   "so the model is unsure of marks, fragments and glued digits (outlier exposure).")
 @click.option("--finetune", type=PATH, help="Start from this .keras model's weights (fine-tuning).")
 @click.option("--holdout", type=click.FloatRange(0, 0.9),
               help="With --finetune: share of the --extra-data crops kept out of training, to report accuracy "
                    "before/after on  [default: 0.3]")
 def train(train_csv, out_dir, strategy, workers, worker_index, connect_timeout, backup_dir, extra_data, extra_repeat,
-          finetune, holdout, **options) -> None:
+          not_digits, finetune, holdout, **options) -> None:
     """Train the seed (or --arch micro) CNN and write model.keras, history.json/png and confusion.png."""
     training_stack("train")
     from edge_digits.train.run import run_training
 
     run = run_training(train_csv, out_dir, options, strategy, workers, worker_index, connect_timeout, backup_dir,
-                       extra_data, extra_repeat, finetune, holdout, log=click.echo)
+                       extra_data, extra_repeat, finetune, holdout, not_digits=not_digits, log=click.echo)
     if not run.is_chief:
         click.echo(f"{run.worker} done; the chief writes the outputs")
         return

@@ -29,6 +29,7 @@ from edge_digits.photos import (
     paste_max,
     perspective_matrix,
     smooth_noise,
+    tight,
     warp_box,
 )
 
@@ -455,23 +456,55 @@ def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
     return inter / max(1, a[2] * a[3] + b[2] * b[3] - inter)
 
 
-def labelled_crops(photo: Photo) -> list[tuple[np.ndarray, int]]:
+NOT_A_DIGIT = -1  # the label of a crop that holds no single digit (see labelled_crops)
+
+
+def labelled_crops(photo: Photo, not_digits: bool = False) -> list[tuple[np.ndarray, int]]:
     """What the edge pipeline makes of a photo (its 28×28 crops), labelled from the photo's truth.
 
-    A crop gets the label of the true digit box it overlaps best (IoU ≥ 0.5, each digit once);
-    crops that match nothing (marks, line fragments, digits glued together) are left out.
+    A crop gets the label of the true digit box it overlaps best (IoU ≥ 0.5, each digit once).
+    Crops that match nothing (marks, line fragments, digits glued together) are left out, or
+    with `not_digits` kept as NOT_A_DIGIT, together with the wrong pieces of every way
+    `split_digit` would cut a crop wide enough to hold two or three digits: what the classifier
+    must learn not to be sure of (outlier exposure).
     """
-    from edge_digits.edge.preprocess import find_digits
+    from edge_digits.edge.preprocess import find_digits, split_digit
 
     out, taken = [], set()
     for crop in find_digits(photo.image):
-        scores = [(_iou(crop.box, box), i) for i, box in enumerate(photo.boxes) if i not in taken]
-        if scores:
-            best, i = max(scores)
-            if best >= 0.5:
-                taken.add(i)
-                out.append((crop.image, int(photo.text[i])))
+        label = _match(crop.box, photo, taken)
+        if label is not None:
+            out.append((crop.image, label))
+            continue
+        if not not_digits:
+            continue
+        out.extend([(crop.image, NOT_A_DIGIT)] if not _one_like(crop.image) else [])
+        w, h = crop.box[2], crop.box[3]
+        for parts in range(2, min(3, int(w / (0.6 * h))) + 1):
+            for pieces in split_digit(crop, parts)[:2]:
+                for piece in pieces:  # a right piece is a digit, a wrong one a fragment
+                    label = _match(piece.box, photo, set(taken))
+                    if label is not None or not _one_like(piece.image):
+                        out.append((piece.image, NOT_A_DIGIT if label is None else label))
     return out
+
+
+def _one_like(image: np.ndarray) -> bool:
+    """A lone upright stroke (a box side, a grid line, half a 4): a 1 to the eye as well, so never
+    trained as "not a digit"."""
+    ys, xs = np.nonzero(image > 64)
+    return len(xs) == 0 or (xs.max() - xs.min() + 1) < 0.35 * (ys.max() - ys.min() + 1)
+
+
+def _match(box: tuple[int, int, int, int], photo: Photo, taken: set[int]) -> int | None:
+    """The true digit a crop's box overlaps best (IoU ≥ 0.5, not taken yet; then taken), or None."""
+    scores = [(_iou(box, b), i) for i, b in enumerate(photo.boxes) if i not in taken]
+    if scores:
+        best, i = max(scores)
+        if best >= 0.5:
+            taken.add(i)
+            return int(photo.text[i])
+    return None
 
 
 def style_varied(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -493,23 +526,52 @@ def style_varied(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+def glued_pairs(images: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    """Two or three MNIST digits touching or overlapping, cut out as one crop and normalised the
+    way the edge pipeline normalises a crop it could not split: no single digit, for training
+    the model to be unsure of them (a glued "64" must not read as a sure "4")."""
+    from edge_digits.edge.preprocess import normalise_digit
+
+    out = []
+    while len(out) < count:
+        parts = [tight(images[i]) for i in rng.integers(0, len(images), int(rng.integers(2, 4)))]
+        height = max(p.shape[0] for p in parts)
+        width = sum(p.shape[1] for p in parts)
+        canvas = np.zeros((height, width), np.uint8)
+        x = 0
+        for p in parts:
+            y = int(rng.integers(0, height - p.shape[0] + 1))
+            region = canvas[y: y + p.shape[0], x: x + p.shape[1]]
+            np.maximum(region, p, out=region)
+            x += p.shape[1] - int(rng.uniform(0.0, 0.3) * p.shape[1])  # touch, or overlap up to 30%
+        ys, xs = np.nonzero(canvas)
+        if xs.max() - xs.min() + 1 >= 1.2 * (ys.max() - ys.min() + 1):  # a narrow glued pair is a 1-like blur
+            out.append(normalise_digit(canvas))
+    return np.stack(out) if out else np.zeros((0, 28, 28), np.uint8)
+
+
 def field_training_set(images: np.ndarray, labels: np.ndarray, photos: int, styled: int,
-                       seed: int) -> tuple[np.ndarray, np.ndarray, dict]:
+                       seed: int, not_digits: bool = False) -> tuple[np.ndarray, np.ndarray, dict]:
     """Crops the edge pipeline finds in `photos` field photos, plus `styled` restyled digits.
 
-    Draw `images` from MNIST *train*: this is training data. Returns images, labels and counts.
+    Draw `images` from MNIST *train*: this is training data. Returns images, labels (NOT_A_DIGIT
+    for the crops that hold no single digit, with `not_digits`) and counts.
     """
     rng = np.random.default_rng(seed + 1)
     crops: list[np.ndarray] = []
     truth: list[int] = []
     for photo in make_field_photos(images, labels, photos, seed=seed):
-        for image, label in labelled_crops(photo):
+        for image, label in labelled_crops(photo, not_digits):
             crops.append(image)
             truth.append(label)
-    found = len(crops)
+    found = sum(t != NOT_A_DIGIT for t in truth)
     if styled:
         idx = rng.integers(0, len(images), styled)
         crops.extend(style_varied(images[idx], rng))
         truth.extend(int(v) for v in labels[idx])
+    if not_digits and styled:
+        crops.extend(glued_pairs(images, styled // 3, rng))
+        truth.extend([NOT_A_DIGIT] * (styled // 3))
     out_images = np.stack(crops) if crops else np.zeros((0, 28, 28), np.uint8)
-    return out_images, np.asarray(truth, np.int64), {"photos": photos, "photo_crops": found, "styled": styled}
+    return out_images, np.asarray(truth, np.int64), {"photos": photos, "photo_crops": found, "styled": styled,
+                                                     "not_digits": len(truth) - found - styled}

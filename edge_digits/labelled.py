@@ -2,8 +2,9 @@
 
 A folder holds 28×28 PNG crops (white ink on black, as `classify --save-crops` writes them)
 and `labels.csv` with the header `file,label`: file names relative to the folder, labels 0–9
-(`x`, "not a digit", is read and left out of digit training). Any tool may write it; `train
---extra-data` reads it. Written as a set: the crops first, labels.csv last and atomically.
+(`x`, "not a digit", is left out of digit training unless `train --not-digits` asks to train
+it towards no digit). Any tool may write it; `train --extra-data` reads it. Written as a set:
+the crops first, labels.csv last and atomically.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from edge_digits.errors import BadInput
 
 LABELS = "labels.csv"
 DIGIT_LABELS = frozenset("0123456789")
+NOT_A_DIGIT = -1  # an `x` crop's label in Digits, when it is trained on
 
 
 def write_folder(folder: str | os.PathLike, images: np.ndarray, labels: np.ndarray, prefix: str = "") -> Path:
-    """Write crops as `<prefix>NNNNNN.png` and labels.csv; returns the folder."""
+    """Write crops as `<prefix>NNNNNN.png` and labels.csv (NOT_A_DIGIT as `x`); returns the folder."""
     import cv2
 
     folder = Path(folder)
@@ -35,7 +37,7 @@ def write_folder(folder: str | os.PathLike, images: np.ndarray, labels: np.ndarr
         name = f"{prefix}{i:06d}.png"
         if not cv2.imwrite(str(folder / name), image):
             raise BadInput(f"cannot write {folder / name}")
-        rows.append((name, str(label)))
+        rows.append((name, "x" if label == NOT_A_DIGIT else str(label)))
     write_labels(folder, rows)
     return folder
 
@@ -81,8 +83,9 @@ def read_labels(folder: str | os.PathLike) -> list[tuple[str, str]]:
     return rows
 
 
-def read_folder(folder: str | os.PathLike) -> Digits:
-    """The digit crops of a labelled folder (labels 0–9); BadInput names the first bad row."""
+def read_folder(folder: str | os.PathLike, not_digits: bool = False) -> Digits:
+    """The digit crops of a labelled folder (labels 0–9; with `not_digits` also the `x` crops, as
+    NOT_A_DIGIT); BadInput names the first bad row."""
     import cv2
 
     folder = Path(folder)
@@ -91,7 +94,7 @@ def read_folder(folder: str | os.PathLike) -> Digits:
         raise BadInput(f"{folder}: no {LABELS} (a labelled folder holds 28x28 PNG crops and {LABELS})")
     images, labels = [], []
     for name, label in read_labels(folder):
-        if label == "x":
+        if label == "x" and not not_digits:
             continue
         image = cv2.imread(str(folder / name), cv2.IMREAD_GRAYSCALE)
         if image is None:
@@ -99,7 +102,7 @@ def read_folder(folder: str | os.PathLike) -> Digits:
         if image.shape != (28, 28):
             raise BadInput(f"{path}: {name} is {image.shape[1]}x{image.shape[0]}, not 28x28")
         images.append(image)
-        labels.append(int(label))
+        labels.append(NOT_A_DIGIT if label == "x" else int(label))
     if not images:
         raise BadInput(f"{path}: no labelled digits")
     return Digits(np.stack(images), np.asarray(labels, np.int64), f"folder:{folder}")

@@ -40,7 +40,7 @@ class Photo:
 # --------------------------------------------------------------------------- strokes
 
 
-def _tight(digit: np.ndarray) -> np.ndarray:
+def tight(digit: np.ndarray) -> np.ndarray:
     """The digit cropped to its ink (MNIST leaves a 4 px margin we do not want to scale)."""
     ys, xs = np.nonzero(digit > 20)
     if len(xs) == 0:
@@ -50,7 +50,7 @@ def _tight(digit: np.ndarray) -> np.ndarray:
 
 def _stroke_alpha(digit: np.ndarray, height: int, rng: np.random.Generator) -> np.ndarray:
     """Upsample one 28×28 digit smoothly to `height` px, with a random pen width and tilt."""
-    ink = _tight(digit).astype(np.float32) / 255.0
+    ink = tight(digit).astype(np.float32) / 255.0
     ink = cv2.copyMakeBorder(ink, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
     h, w = ink.shape
     scale = height / (h - 2)

@@ -6,10 +6,18 @@ import cv2
 import numpy as np
 import pytest
 
-from edge_digits.edge.preprocess import find_digits, normalise_digit, split_digit, stroke_width
-from edge_digits.edge.reader import read_digits
+from edge_digits.edge.preprocess import DigitCrop, find_digits, normalise_digit, split_digit, stroke_width
+from edge_digits.edge.reader import DOUBT_SPLIT, read_digits, segmentation_doubt
 from edge_digits.edge.runtime import Classifier
-from edge_digits.field_photos import SCENES, field_photo, labelled_crops, make_field_photos, style_varied
+from edge_digits.field_photos import (
+    NOT_A_DIGIT,
+    SCENES,
+    field_photo,
+    glued_pairs,
+    labelled_crops,
+    make_field_photos,
+    style_varied,
+)
 from edge_digits.paths import default_model
 
 
@@ -130,6 +138,24 @@ def test_touching_digits_are_split_by_recognition(mnist_test, classifier):
     assert all(d.confidence <= 0.85 for d in reading.digits), "a guessed cut is never fully trusted"
 
 
+def test_a_wide_crop_left_whole_is_never_sure():
+    """Two touching digits the split could not separate read as one digit, often at 1.0."""
+    blank = np.zeros((28, 28), np.uint8)
+    crops = [DigitCrop(blank, (0, 0, 150, 100)), DigitCrop(blank, (200, 0, 70, 100))]
+    caps = segmentation_doubt(crops, [False, False])
+    assert caps[0] == DOUBT_SPLIT and caps[1] == 1.0
+
+
+@pytest.mark.parametrize("left, right", [(6, 4), (5, 8), (1, 7), (2, 0), (3, 5)])
+def test_glued_digits_are_read_or_doubted(mnist_test, classifier, left, right):
+    a, b = (np.nonzero(mnist_test.labels == d)[0][1] for d in (left, right))
+    page = _page()
+    _draw_digit(page, mnist_test.images[a], 200, 150, 120)
+    _draw_digit(page, mnist_test.images[b], 265, 150, 120)  # touches or overlaps the first
+    reading = read_digits(page, classifier)
+    assert reading.text == f"{left}{right}" or all(d.confidence < 0.9 for d in reading.digits), reading.line()
+
+
 def test_small_marks_beside_a_number_are_not_digits(mnist_test, classifier):
     page = _page()
     _draw_digit(page, mnist_test.images[1], 150, 150, 100)  # 2
@@ -157,6 +183,28 @@ def test_labelled_crops_match_the_truth(mnist_train):
     pairs = [pair for p in photos for pair in labelled_crops(p)]
     assert len(pairs) >= 0.6 * sum(len(p.text) for p in photos)
     assert all(img.shape == (28, 28) and 0 <= label <= 9 for img, label in pairs)
+
+
+def test_labelled_crops_can_keep_what_is_no_single_digit(mnist_train):
+    photos = [field_photo([mnist_train.images[i] for i in range(k, k + 4)],
+                          [int(v) for v in mnist_train.labels[k:k + 4]], np.random.default_rng(k), scene="touching")
+              for k in range(0, 40, 4)]
+    plain = [pair for p in photos for pair in labelled_crops(p)]
+    pairs = [pair for p in photos for pair in labelled_crops(p, not_digits=True)]
+    outliers = [img for img, label in pairs if label == NOT_A_DIGIT]
+    assert outliers and len(pairs) > len(plain)
+    for img in outliers:  # never a lone upright stroke: that is a 1 to the eye too
+        ys, xs = np.nonzero(img > 64)
+        assert xs.max() - xs.min() + 1 >= 0.35 * (ys.max() - ys.min() + 1)
+
+
+def test_glued_pairs_are_wide_and_normalised(mnist_train):
+    out = glued_pairs(mnist_train.images[:500], 40, np.random.default_rng(0))
+    assert out.shape == (40, 28, 28) and out.dtype == np.uint8
+    for img in out:
+        ys, xs = np.nonzero(img)
+        width, height = xs.max() - xs.min() + 1, ys.max() - ys.min() + 1
+        assert 16 <= width <= 20 and height < width  # wider than tall, fitted by its width
 
 
 def test_style_varied_digits_stay_mnist_like(mnist_train):
@@ -210,6 +258,29 @@ def test_data_field_writes_a_labelled_folder_train_reads(tmp_path):
     assert result.output == f"{len(digits)} crops in {tmp_path / 'field'}: {len(digits) - 20} from 10 field photos, " \
                             "20 restyled digits\n"
     assert len(folder_sha256(tmp_path / "field")) == 64
+
+
+def test_not_digit_crops_train_towards_no_digit(tmp_path):
+    from edge_digits.labelled import NOT_A_DIGIT as X
+    from edge_digits.labelled import read_folder
+    from edge_digits.train.augment import dataset
+    from tests.helpers import cli
+
+    result = cli("data", "field", "--out", tmp_path / "field", "--photos", "20", "--styled", "30", "--seed", "3",
+                 "--not-digits")
+    assert result.exit_code == 0, result.output
+    digits = read_folder(tmp_path / "field")
+    with_x = read_folder(tmp_path / "field", not_digits=True)
+    assert result.output.endswith(f"30 restyled digits, {(with_x.labels == X).sum()} not digits (x)\n")
+    assert (digits.labels >= 0).all() and (with_x.labels == X).sum() >= 10
+    assert len(with_x) == len(digits) + (with_x.labels == X).sum()
+    _, y = next(iter(dataset(with_x.images, with_x.labels, len(with_x), False, 0, shuffle=False)))
+    y = y.numpy()
+    assert np.allclose(y[with_x.labels == X], 0.1) and (y[with_x.labels >= 0].max(axis=1) == 1).all()
+    run = cli("train", "--extra-data", tmp_path / "field", "--not-digits", "--epochs", "1", "--limit", "300",
+              "--validation-split", "0", "--out", tmp_path / "run")
+    assert run.exit_code == 0, run.output
+    assert (tmp_path / "run" / "model.keras").is_file()
 
 
 @pytest.mark.parametrize("labels, message", [

@@ -36,9 +36,16 @@ def dataset(
     shuffle: bool = True,
     strength: float = 1.0,
 ) -> tf.data.Dataset:
-    """Batches of (x in [0,1], one-hot y), shuffled and augmented for training."""
+    """Batches of (x in [0,1], one-hot y), shuffled and augmented for training.
+
+    A negative label (a crop that is no digit, edge_digits.labelled.NOT_A_DIGIT) gets the flat
+    target 0.1 everywhere: the model learns to be unsure of it (outlier exposure).
+    """
     x = to_inputs(images)
-    y = keras.utils.to_categorical(labels, 10).astype(np.float32)
+    labels = np.asarray(labels)
+    y = np.full((len(labels), 10), 0.1, np.float32)
+    digit = labels >= 0
+    y[digit] = keras.utils.to_categorical(labels[digit], 10)
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)

@@ -39,7 +39,8 @@ def hold_out(extras: list[Digits], fraction: float, seed: int) -> tuple[list[Dig
         kept.append(Digits(digits.images[order[n:]], digits.labels[order[n:]], digits.source))
     images = np.concatenate([d.images for d in held])
     labels = np.concatenate([d.labels for d in held])
-    return kept, Digits(images, labels, "held-out crops")
+    digits = labels >= 0  # `x` crops (train --not-digits) have no accuracy to report
+    return kept, Digits(images[digits], labels[digits], "held-out crops")
 
 
 def not_digits(folders: list[Path]) -> np.ndarray:

@@ -50,6 +50,7 @@ def run_training(
     extra_repeat: int = 1,
     finetune: Path | None = None,
     holdout: float | None = None,
+    not_digits: bool = False,
     log: Callable[[str], None] = print,
     environ: Mapping[str, str] = os.environ,
 ) -> TrainingRun:
@@ -57,6 +58,7 @@ def run_training(
 
     `log` hears the lines a user wants before the epochs start (data mix, replicas and batch).
     With `finetune`, `holdout` (0.3) of the extra crops are kept out of training to report on (train/finetune.py).
+    With `not_digits`, the extra data's `x` crops are trained towards no digit (train/augment.py).
     A multi-worker run that loses a peer raises a one-line ClickException instead of TensorFlow's page.
     """
     cluster, tf_config = distribute.cluster_from_options(strategy, workers, worker_index, environ) or (None, None)
@@ -71,7 +73,7 @@ def run_training(
     from .fit import TrainConfig, fit, scaling, write_outputs
 
     digits = load_digits(train_csv, "train", need_labels=True)
-    extras = [read_folder(folder) for folder in extra_data]
+    extras = [read_folder(folder, not_digits) for folder in extra_data]
     sizes, held_out = [len(d) for d in extras], None
     if holdout is not None and not finetune:
         raise BadInput("--holdout applies to fine-tuning: add --finetune MODEL.keras")
