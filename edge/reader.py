@@ -27,6 +27,7 @@ BALANCE = 0.01  # the weight of unequal piece widths when ranking cuts
 NARROW, CLOSE = 0.4, 0.05  # two narrow crops this close (in digit heights) may be one digit in two pieces
 DOUBT_SPLIT, DOUBT_PAIR = 0.85, 0.5  # confidence caps for guessed segmentations
 WIDE = 1.35  # a crop left whole though this many times wider than tall may hold touching digits (MNIST: 1.5% are)
+NO_DIGIT = 0.45  # a crop whose likeliest digit scores less is no digit (a currency sign, a mark)
 VARIANT_ANGLE = 8.0  # degrees: the tilt of the variants a confident reading must survive
 
 
@@ -77,10 +78,13 @@ def read_digits(frame: np.ndarray, classifier: Classifier, source: str = "",
         return reading
     probs = list(classifier.probabilities(np.stack([c.image for c in crops])))
     crops, probs, split = _split_touching(crops, probs, classifier)
+    crops, probs, split, doubt = _drop_not_digits(crops, probs, split)
+    if not crops:
+        return reading
     reading.crops = crops
     labels = [int(p.argmax()) for p in probs]
     confidences = agreement(np.stack([c.image for c in crops]), np.asarray(labels), np.stack(probs), classifier)
-    confidences = np.minimum(confidences, segmentation_doubt(crops, split))
+    confidences = np.minimum(confidences, np.minimum(segmentation_doubt(crops, split), doubt))
     for crop, label, confidence, p in zip(crops, labels, confidences, probs):
         confidence = float(confidence)
         reading.digits.append(Digit(label, confidence, tuple(int(v) for v in crop.box),
@@ -118,6 +122,24 @@ def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray],
             out_probs.extend(best[1])
             split.extend([True] * len(best[0]))
     return out_crops, out_probs, split
+
+
+def _drop_not_digits(crops: list[DigitCrop], probs: list[np.ndarray], split: list[bool],
+                     ) -> tuple[list[DigitCrop], list[np.ndarray], list[bool], np.ndarray]:
+    """Leave out crops the model gives no digit more than NO_DIGIT to (a currency sign, a mark: the
+    release model is trained to answer those with a flat output). Their neighbours keep at most
+    the left-out crop's top probability as confidence: had it been a digit after all, the reading
+    would be wrong, so it is never more confident than it was with the crop read as a digit."""
+    top = [float(p.max()) for p in probs]
+    keep = [i for i, t in enumerate(top) if t >= NO_DIGIT]
+    doubt = np.ones(len(keep))
+    for i, t in enumerate(top):
+        if t < NO_DIGIT:
+            left = [k for k, j in enumerate(keep) if j < i]
+            right = [k for k, j in enumerate(keep) if j > i]
+            for k in left[-1:] + right[:1]:  # the nearest kept digit on either side
+                doubt[k] = min(doubt[k], t)
+    return [crops[i] for i in keep], [probs[i] for i in keep], [split[i] for i in keep], doubt
 
 
 def segmentation_doubt(crops: list[DigitCrop], split: list[bool]) -> np.ndarray:

@@ -551,11 +551,12 @@ def glued_pairs(images: np.ndarray, count: int, rng: np.random.Generator) -> np.
 
 
 def field_training_set(images: np.ndarray, labels: np.ndarray, photos: int, styled: int,
-                       seed: int, not_digits: bool = False) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Crops the edge pipeline finds in `photos` field photos, plus `styled` restyled digits.
+                       seed: int, not_digits: bool = False, glued: int = 0) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Crops the edge pipeline finds in `photos` field photos, plus `styled` restyled digits and
+    `glued` glued groups of digits.
 
     Draw `images` from MNIST *train*: this is training data. Returns images, labels (NOT_A_DIGIT
-    for the crops that hold no single digit, with `not_digits`) and counts.
+    for the crops that hold no single digit, with `not_digits`, and the glued ones) and counts.
     """
     rng = np.random.default_rng(seed + 1)
     crops: list[np.ndarray] = []
@@ -569,9 +570,9 @@ def field_training_set(images: np.ndarray, labels: np.ndarray, photos: int, styl
         idx = rng.integers(0, len(images), styled)
         crops.extend(style_varied(images[idx], rng))
         truth.extend(int(v) for v in labels[idx])
-    if not_digits and styled:
-        crops.extend(glued_pairs(images, styled // 3, rng))
-        truth.extend([NOT_A_DIGIT] * (styled // 3))
+    if glued:
+        crops.extend(glued_pairs(images, glued, rng))
+        truth.extend([NOT_A_DIGIT] * glued)
     out_images = np.stack(crops) if crops else np.zeros((0, 28, 28), np.uint8)
     return out_images, np.asarray(truth, np.int64), {"photos": photos, "photo_crops": found, "styled": styled,
-                                                     "not_digits": len(truth) - found - styled}
+                                                     "not_digits": len(truth) - found - styled - glued, "glued": glued}

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from edge_digits.edge.preprocess import DigitCrop, find_digits, normalise_digit, split_digit, stroke_width
-from edge_digits.edge.reader import DOUBT_SPLIT, read_digits, segmentation_doubt
+from edge_digits.edge.reader import DOUBT_SPLIT, NO_DIGIT, _drop_not_digits, read_digits, segmentation_doubt
 from edge_digits.edge.runtime import Classifier
 from edge_digits.field_photos import (
     NOT_A_DIGIT,
@@ -175,6 +175,36 @@ def test_agreement_lowers_confidence_of_what_is_not_a_digit(classifier, mnist_te
     assert all(d.confidence < 0.9 for d in reading.digits)
 
 
+def test_what_the_model_calls_no_digit_is_left_out_and_doubted():
+    sure, flat = np.eye(10)[3], np.full(10, 0.1)
+    crops = [DigitCrop(np.zeros((28, 28), np.uint8), (40 * i, 0, 30, 40)) for i in range(4)]
+    kept, probs, split, doubt = _drop_not_digits(crops, [flat, sure, sure, sure], [False] * 4)
+    assert [c.box[0] for c in kept] == [40, 80, 120] and len(probs) == len(split) == 3
+    assert doubt.tolist() == [0.1, 1.0, 1.0], "its neighbour is no surer than the left-out crop was"
+    kept, _, _, doubt = _drop_not_digits(crops, [sure, flat, sure, sure], [False] * 4)
+    assert len(kept) == 3 and doubt.tolist() == [0.1, 0.1, 1.0]
+    kept, _, _, doubt = _drop_not_digits(crops, [sure, np.full(10, NO_DIGIT)] * 2, [False] * 4)
+    assert len(kept) == 4 and (doubt == 1).all()
+
+
+@pytest.mark.parametrize("sign", ["$", "EUR"])
+def test_a_currency_sign_before_a_number_is_left_out_or_doubted(mnist_test, classifier, sign):
+    from edge_digits.field_photos import _mark
+
+    page = _page()
+    mark = _mark(sign, 100, 8)
+    h, w = mark.shape
+    region = page[150:150 + h, 80:80 + w]
+    region[:] = np.minimum(region, (255 * (1 - mark[..., None])).astype(np.uint8))
+    for k, x in enumerate((200, 290, 380)):
+        _draw_digit(page, mnist_test.images[k + 3], x, 150, 100)
+    truth = "".join(str(v) for v in mnist_test.labels[3:6])
+    reading = read_digits(page, classifier)
+    left_out = reading.text == truth
+    doubted = reading.text[1:] == truth and reading.digits[0].confidence < 0.9
+    assert left_out or doubted, reading.line()
+
+
 # --------------------------------------------------------------------------- training data from the field
 
 
@@ -267,11 +297,12 @@ def test_not_digit_crops_train_towards_no_digit(tmp_path):
     from tests.helpers import cli
 
     result = cli("data", "field", "--out", tmp_path / "field", "--photos", "20", "--styled", "30", "--seed", "3",
-                 "--not-digits")
+                 "--not-digits", "--glued", "12")
     assert result.exit_code == 0, result.output
     digits = read_folder(tmp_path / "field")
     with_x = read_folder(tmp_path / "field", not_digits=True)
-    assert result.output.endswith(f"30 restyled digits, {(with_x.labels == X).sum()} not digits (x)\n")
+    cut = (with_x.labels == X).sum() - 12
+    assert cut >= 1 and result.output.endswith(f"30 restyled digits, {cut} not digits (x), 12 glued digits (x)\n")
     assert (digits.labels >= 0).all() and (with_x.labels == X).sum() >= 10
     assert len(with_x) == len(digits) + (with_x.labels == X).sum()
     _, y = next(iter(dataset(with_x.images, with_x.labels, len(with_x), False, 0, shuffle=False)))
