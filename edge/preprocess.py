@@ -55,7 +55,7 @@ SOLID_AREA = 0.2  # ... and one anywhere in the frame
 JUNK_AREA = 0.002  # junk covering this share of the frame is left out when the threshold is chosen again
 MIN_DIGIT_HEIGHT = 6  # pixels at working resolution, whatever the frame's size
 MAX_PIECE_ASPECT = 2.5  # a candidate is at most this many times wider than tall (touching digits, before a split)
-ROW_HEIGHT_SHARE = 0.4  # a digit is at least this share of the row's height ...
+ROW_HEIGHT_SHARE = 0.3  # a digit is at least this share of the row's height (an old-style 0 beside a 9) ...
 STRENGTH_SHARE = 0.3  # ... and its ink at least this share of the strongest piece's
 
 

@@ -156,6 +156,15 @@ def test_glued_digits_are_read_or_doubted(mnist_test, classifier, left, right):
     assert reading.text == f"{left}{right}" or all(d.confidence < 0.9 for d in reading.digits), reading.line()
 
 
+def test_a_small_old_style_zero_beside_tall_digits_is_kept(mnist_test, classifier):
+    nine, zero = (np.nonzero(mnist_test.labels == d)[0][0] for d in (9, 0))
+    page = _page()
+    _draw_digit(page, mnist_test.images[nine], 150, 120, 160)
+    _draw_digit(page, mnist_test.images[zero], 280, 190, 56)  # 0.35 of the 9's height, on the line
+    _draw_digit(page, mnist_test.images[nine], 360, 120, 160)
+    assert read_digits(page, classifier).text == "909"
+
+
 def test_small_marks_beside_a_number_are_not_digits(mnist_test, classifier):
     page = _page()
     _draw_digit(page, mnist_test.images[1], 150, 150, 100)  # 2
