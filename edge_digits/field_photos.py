@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from edge_digits.labelled import NOT_A_DIGIT
 from edge_digits.photos import (
     Photo,
     camera_effects,
@@ -456,9 +457,6 @@ def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
     return inter / max(1, a[2] * a[3] + b[2] * b[3] - inter)
 
 
-NOT_A_DIGIT = -1  # the label of a crop that holds no single digit (see labelled_crops)
-
-
 def labelled_crops(photo: Photo, not_digits: bool = False) -> list[tuple[np.ndarray, int]]:
     """What the edge pipeline makes of a photo (its 28×28 crops), labelled from the photo's truth.
 
@@ -469,6 +467,7 @@ def labelled_crops(photo: Photo, not_digits: bool = False) -> list[tuple[np.ndar
     must learn not to be sure of (outlier exposure).
     """
     from edge_digits.edge.preprocess import find_digits, split_digit
+    from edge_digits.edge.reader import MAX_PARTS, SPLIT_WIDTH
 
     out, taken = [], set()
     for crop in find_digits(photo.image):
@@ -478,9 +477,10 @@ def labelled_crops(photo: Photo, not_digits: bool = False) -> list[tuple[np.ndar
             continue
         if not not_digits:
             continue
-        out.extend([(crop.image, NOT_A_DIGIT)] if not _one_like(crop.image) else [])
+        if not _one_like(crop.image):
+            out.append((crop.image, NOT_A_DIGIT))
         w, h = crop.box[2], crop.box[3]
-        for parts in range(2, min(3, int(w / (0.6 * h))) + 1):
+        for parts in range(2, min(MAX_PARTS, int(w / (SPLIT_WIDTH * h))) + 1):  # the cuts read_digits tries
             for pieces in split_digit(crop, parts)[:2]:
                 for piece in pieces:  # a right piece is a digit, a wrong one a fragment
                     label = _match(piece.box, photo, set(taken))
@@ -565,7 +565,7 @@ def field_training_set(images: np.ndarray, labels: np.ndarray, photos: int, styl
         for image, label in labelled_crops(photo, not_digits):
             crops.append(image)
             truth.append(label)
-    found = sum(t != NOT_A_DIGIT for t in truth)
+    not_digits_cut = sum(t == NOT_A_DIGIT for t in truth)
     if styled:
         idx = rng.integers(0, len(images), styled)
         crops.extend(style_varied(images[idx], rng))
@@ -574,5 +574,6 @@ def field_training_set(images: np.ndarray, labels: np.ndarray, photos: int, styl
         crops.extend(glued_pairs(images, glued, rng))
         truth.extend([NOT_A_DIGIT] * glued)
     out_images = np.stack(crops) if crops else np.zeros((0, 28, 28), np.uint8)
-    return out_images, np.asarray(truth, np.int64), {"photos": photos, "photo_crops": found, "styled": styled,
-                                                     "not_digits": len(truth) - found - styled - glued, "glued": glued}
+    counts = {"photos": photos, "photo_crops": len(crops) - not_digits_cut - styled - glued, "styled": styled,
+              "not_digits": not_digits_cut, "glued": glued}
+    return out_images, np.asarray(truth, np.int64), counts
