@@ -21,7 +21,7 @@ Only numpy and OpenCV: this runs on the device.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -56,6 +56,7 @@ JUNK_AREA = 0.002  # junk covering this share of the frame is left out when the 
 MIN_DIGIT_HEIGHT = 6  # pixels at working resolution, whatever the frame's size
 MAX_PIECE_ASPECT = 2.5  # a candidate is at most this many times wider than tall (touching digits, before a split)
 ROW_HEIGHT_SHARE = 0.3  # a digit is at least this share of the row's height (an old-style 0 beside a 9) ...
+UNREAD_HEIGHT = 0.6  # a piece too wide to be a digit but this share of the row's height may hold digits
 STRENGTH_SHARE = 0.3  # ... and its ink at least this share of the strongest piece's
 
 
@@ -530,15 +531,24 @@ def _row_height(heights: list[int]) -> float:
     return min(max(heights), 1.5 * float(np.median(heights)))
 
 
-def _plausible(pieces: list[_Piece], shape: tuple[int, int]) -> list[_Piece]:
-    """Drop pieces too small, too flat, too faint or much smaller than the biggest digit."""
+def _plausible(pieces: list[_Piece], shape: tuple[int, int]) -> tuple[list[_Piece], list[_Piece]]:
+    """Drop pieces too small, too flat, too faint or much smaller than the biggest digit.
+
+    Also returns the pieces left out only for being too wide, though as tall and as dark as
+    the digits kept: touching digits beyond splitting, or a digit glued to a line. What they
+    hold is not read, so a reading that leaves them out is incomplete.
+    """
     min_h = max(MIN_DIGIT_HEIGHT, MIN_DIGIT_FRACTION * min(shape))
-    pieces = [p for p in pieces if p.box[3] >= min_h and p.box[2] <= MAX_PIECE_ASPECT * p.box[3] and not _blob(p)]
+    pieces = [p for p in pieces if p.box[3] >= min_h and not _blob(p)]
+    wide = [p for p in pieces if p.box[2] > MAX_PIECE_ASPECT * p.box[3]]
+    pieces = [p for p in pieces if p.box[2] <= MAX_PIECE_ASPECT * p.box[3]]
     if not pieces:
-        return pieces
+        return pieces, []
     tallest = _row_height([p.box[3] for p in pieces])
     strongest = max(p.strength for p in pieces)
-    return [p for p in pieces if p.box[3] >= ROW_HEIGHT_SHARE * tallest and p.strength >= STRENGTH_SHARE * strongest]
+    kept = [p for p in pieces if p.box[3] >= ROW_HEIGHT_SHARE * tallest and p.strength >= STRENGTH_SHARE * strongest]
+    unread = [p for p in wide if p.box[3] >= UNREAD_HEIGHT * tallest and p.strength >= STRENGTH_SHARE * strongest]
+    return kept, unread
 
 
 def _crop(ink: np.ndarray, piece: _Piece,
@@ -643,8 +653,22 @@ def _checked_frame(frame) -> np.ndarray:
     return frame
 
 
+@dataclass
+class Found:
+    """What a frame holds: the digits to read, and the ink that looked like digits but was not cut
+    into any (too wide to split), by box. A reading that leaves such ink out may miss digits."""
+
+    crops: list[DigitCrop] = field(default_factory=list)
+    unread: list[tuple[int, int, int, int]] = field(default_factory=list)
+
+
 def find_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = None) -> list[DigitCrop]:
     """Every digit in a BGR, BGRA, or grey (uint8 or uint16) frame, ordered left to right."""
+    return locate_digits(frame, roi).crops
+
+
+def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = None) -> Found:
+    """find_digits, and the boxes of digit-like ink it could not cut into digits."""
     frame = _checked_frame(frame)
     ox, oy = 0, 0
     if roi is not None:
@@ -652,10 +676,10 @@ def find_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = None)
         x0, y0 = max(0, rx), max(0, ry)
         x1, y1 = min(frame.shape[1], rx + rw), min(frame.shape[0], ry + rh)
         if x1 <= x0 or y1 <= y0:
-            return []
+            return Found()
         frame, ox, oy = frame[y0:y1, x0:x1], x0, y0
     if frame.shape[0] < 8 or frame.shape[1] < 8:
-        return []
+        return Found()
     grey, sx, sy = _working_grey(frame)
     raw, floor = _ink_map(grey)
     # Find digits at half resolution (4x cheaper, and the averaging tames noise); crop at full.
@@ -682,12 +706,17 @@ def find_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = None)
         raw = raw.copy()
         raw[cv2.resize(lines, (raw.shape[1], raw.shape[0]), interpolation=cv2.INTER_NEAREST) > 0] = 0
     pieces = [r for p in _pieces(labels, stats) for r in _refine(ink, p, threshold)]
-    crops = []
-    for piece in sorted(_plausible(pieces, ink.shape), key=lambda p: p.box[0]):
-        image, (x, y, w, h), inside = _crop(raw, piece, threshold)
-        full = (ox + int(x * sx), oy + int(y * sy), max(1, round(w * sx)), max(1, round(h * sy)))
-        crops.append(DigitCrop(normalise_digit(image), full, inside))
-    return crops
+    found = Found()
+    kept, unread = _plausible(pieces, ink.shape)
+
+    def in_frame(x: int, y: int, w: int, h: int) -> tuple[int, int, int, int]:
+        return ox + int(x * sx), oy + int(y * sy), max(1, round(w * sx)), max(1, round(h * sy))
+
+    for piece in sorted(kept, key=lambda p: p.box[0]):
+        image, box, inside = _crop(raw, piece, threshold)
+        found.crops.append(DigitCrop(normalise_digit(image), in_frame(*box), inside))
+    found.unread = [in_frame(*(2 * v for v in p.box)) for p in unread]
+    return found
 
 
 def split_digit(crop: DigitCrop, parts: int) -> list[list[DigitCrop]]:

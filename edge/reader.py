@@ -15,18 +15,21 @@ import numpy as np
 from edge_digits.atomic import atomic_path
 from edge_digits.errors import BadInput
 
-from .preprocess import DigitCrop, find_digits, split_digit
+from .preprocess import DigitCrop, locate_digits, split_digit
 from .runtime import Classifier
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
 MIN_SIDE = 8  # pixels: anything smaller cannot hold a readable digit
 SPLIT_WIDTH = 0.6  # a crop is tried as k touching digits once it is k × this many heights wide ...
 MAX_PARTS = 3  # ... for k up to this
+RIVAL_WIDTH = 1.0  # a crop left whole but this many heights wide is also tried as two digits (its best ...
+RIVAL_CUTS, RIVAL = 2, 0.99  # ... cuts): if every piece then scores this much, the whole is doubtful
 SPLIT_MARGIN = 0.1  # a split must beat the whole crop's mean log-confidence by this much
 BALANCE = 0.01  # the weight of unequal piece widths when ranking cuts
 NARROW, CLOSE = 0.4, 0.05  # two narrow crops this close (in digit heights) may be one digit in two pieces
-DOUBT_SPLIT, DOUBT_PAIR = 0.85, 0.5  # confidence caps for guessed segmentations
+DOUBT_SPLIT, DOUBT_PAIR, DOUBT_UNREAD = 0.85, 0.5, 0.5  # confidence caps for guessed segmentations
 WIDE = 1.35  # a crop left whole though this many times wider than tall may hold touching digits (MNIST: 1.5% are)
+SHORT_ONE = 0.6  # a 1 under this share of the row's median height is doubtful
 NO_DIGIT = 0.45  # a crop whose likeliest digit scores less is no digit (a currency sign, a mark)
 VARIANT_ANGLE = 8.0  # degrees: the tilt of the variants a confident reading must survive
 
@@ -72,19 +75,24 @@ class Reading:
 def read_digits(frame: np.ndarray, classifier: Classifier, source: str = "",
                 roi: tuple[int, int, int, int] | None = None, min_confidence: float = 0.0) -> Reading:
     """Find every digit in a frame and classify them in one go; split crops that hold several."""
-    crops = find_digits(frame, roi=roi)
+    found = locate_digits(frame, roi=roi)
+    crops = found.crops
     reading = Reading(source)
     if not crops:
         return reading
     probs = list(classifier.probabilities(np.stack([c.image for c in crops])))
-    crops, probs, split = _split_touching(crops, probs, classifier)
-    crops, probs, split, doubt = _drop_not_digits(crops, probs, split)
+    crops, probs, split, rivalled = _split_touching(crops, probs, classifier)
+    crops, probs, split, doubt = _drop_not_digits(crops, probs, split, rivalled)
     if not crops:
         return reading
     reading.crops = crops
     labels = [int(p.argmax()) for p in probs]
     confidences = agreement(np.stack([c.image for c in crops]), np.asarray(labels), np.stack(probs), classifier)
     confidences = np.minimum(confidences, np.minimum(segmentation_doubt(crops, split), doubt))
+    confidences = np.minimum(confidences, short_one_doubt(crops, labels))
+    if found.unread:
+        # Ink as tall and dark as the digits was left unread: the text may miss digits.
+        confidences = np.minimum(confidences, DOUBT_UNREAD)
     for crop, label, confidence, p in zip(crops, labels, confidences, probs):
         confidence = float(confidence)
         reading.digits.append(Digit(label, confidence, tuple(int(v) for v in crop.box),
@@ -100,31 +108,44 @@ def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray],
     out_crops: list[DigitCrop] = []
     out_probs: list[np.ndarray] = []
     split: list[bool] = []
+    rivalled: list[bool] = []
     for crop, p in zip(crops, probs):
         w, h = crop.box[2], crop.box[3]
-        best, best_rank = None, -np.inf
-        for parts in range(2, min(MAX_PARTS, int(w / (SPLIT_WIDTH * h))) + 1):
-            for pieces in split_digit(crop, parts):
-                piece_probs = list(classifier.probabilities(np.stack([c.image for c in pieces])))
-                widths = [c.box[2] for c in pieces]
-                # Ties (int8 outputs saturate) go to the cut whose pieces are most alike in width.
-                rank = _certainty(piece_probs) - BALANCE * float(np.log(max(widths) / max(1, min(widths))))
-                if rank > best_rank:
-                    best, best_rank = (pieces, piece_probs), rank
+        fits = int(w / (SPLIT_WIDTH * h))  # how many digits the crop is wide enough to hold
+        best, best_rank, rival = None, -np.inf, 0.0
+        parts = range(2, min(MAX_PARTS, max(fits, 2 if w >= RIVAL_WIDTH * h else 0)) + 1)
+        # A cut tried only to see whether the crop reads as several digits: the two likeliest do.
+        options = [pieces for k in parts for pieces in split_digit(crop, k)[:None if k <= fits else RIVAL_CUTS]]
+        if options:
+            # Every piece of every cut in one call: the model's fixed cost dominates small batches.
+            flat = classifier.probabilities(np.stack([c.image for pieces in options for c in pieces]))
+            ends = np.cumsum([len(pieces) for pieces in options])
+        for pieces, end in zip(options, ends if options else []):
+            piece_probs = list(flat[end - len(pieces):end])
+            rival = max(rival, min(float(q.max()) for q in piece_probs))
+            if len(pieces) > fits:
+                continue  # tried only to see whether the crop could be read as several digits
+            widths = [c.box[2] for c in pieces]
+            # Ties (int8 outputs saturate) go to the cut whose pieces are most alike in width.
+            rank = _certainty(piece_probs) - BALANCE * float(np.log(max(widths) / max(1, min(widths))))
+            if rank > best_rank:
+                best, best_rank = (pieces, piece_probs), rank
         if best is not None and _certainty(best[1]) < _certainty([p]) + SPLIT_MARGIN:
             best = None
         if best is None:
             out_crops.append(crop)
             out_probs.append(p)
             split.append(False)
+            rivalled.append(rival >= RIVAL)
         else:
             out_crops.extend(best[0])
             out_probs.extend(best[1])
             split.extend([True] * len(best[0]))
-    return out_crops, out_probs, split
+            rivalled.extend([False] * len(best[0]))
+    return out_crops, out_probs, split, rivalled
 
 
-def _drop_not_digits(crops: list[DigitCrop], probs: list[np.ndarray], split: list[bool],
+def _drop_not_digits(crops: list[DigitCrop], probs: list[np.ndarray], split: list[bool], rivalled: list[bool],
                      ) -> tuple[list[DigitCrop], list[np.ndarray], list[bool], np.ndarray]:
     """Leave out crops the model gives no digit more than NO_DIGIT to (a currency sign, a mark: the
     release model is trained to answer those with a flat output). Their neighbours keep at most
@@ -132,7 +153,8 @@ def _drop_not_digits(crops: list[DigitCrop], probs: list[np.ndarray], split: lis
     would be wrong, so it is never more confident than it was with the crop read as a digit."""
     top = [float(p.max()) for p in probs]
     keep = [i for i, t in enumerate(top) if t >= NO_DIGIT]
-    doubt = np.ones(len(keep))
+    # A crop left whole that reads as confidently as several digits: either reading is a guess.
+    doubt = np.array([DOUBT_SPLIT if rivalled[i] else 1.0 for i in keep])
     for i, t in enumerate(top):
         if t < NO_DIGIT:
             left = [k for k, j in enumerate(keep) if j < i]
@@ -163,6 +185,17 @@ def segmentation_doubt(crops: list[DigitCrop], split: list[bool]) -> np.ndarray:
             narrow = w < NARROW * tall and nxt.box[2] < NARROW * tall
             if narrow and gap < CLOSE * tall and not (split[i] and split[i + 1]):
                 caps[i] = caps[i + 1] = min(caps[i], caps[i + 1], DOUBT_PAIR)
+    return caps
+
+
+def short_one_doubt(crops: list[DigitCrop], labels: list[int]) -> np.ndarray:
+    """The most a digit's confidence can be, given its height in the row: a 1 much shorter than
+    the row's other digits is as likely a tick, a form's divider or a piece of a broken digit."""
+    caps = np.ones(len(crops))
+    heights = np.array([c.box[3] for c in crops], float)
+    for i, label in enumerate(labels):
+        if label == 1 and len(crops) > 1 and heights[i] < SHORT_ONE * float(np.median(np.delete(heights, i))):
+            caps[i] = DOUBT_PAIR
     return caps
 
 

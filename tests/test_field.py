@@ -6,8 +6,23 @@ import cv2
 import numpy as np
 import pytest
 
-from edge_digits.edge.preprocess import DigitCrop, find_digits, normalise_digit, split_digit, stroke_width
-from edge_digits.edge.reader import DOUBT_SPLIT, NO_DIGIT, _drop_not_digits, read_digits, segmentation_doubt
+from edge_digits.edge.preprocess import (
+    DigitCrop,
+    find_digits,
+    locate_digits,
+    normalise_digit,
+    split_digit,
+    stroke_width,
+)
+from edge_digits.edge.reader import (
+    DOUBT_SPLIT,
+    DOUBT_UNREAD,
+    NO_DIGIT,
+    _drop_not_digits,
+    read_digits,
+    segmentation_doubt,
+    short_one_doubt,
+)
 from edge_digits.edge.runtime import Classifier
 from edge_digits.field_photos import (
     NOT_A_DIGIT,
@@ -156,6 +171,43 @@ def test_glued_digits_are_read_or_doubted(mnist_test, classifier, left, right):
     assert reading.text == f"{left}{right}" or all(d.confidence < 0.9 for d in reading.digits), reading.line()
 
 
+@pytest.mark.parametrize("left, right", [(0, 0), (0, 8), (2, 2), (2, 8), (7, 7), (8, 3), (8, 8)])
+def test_narrow_glued_digits_read_as_one_are_doubted(mnist_test, classifier, left, right):
+    """A pair squeezed into a box hardly wider than one digit: the model reads one digit at ~1.0,
+    but a cut reads as two digits just as surely, so either reading is a guess."""
+    a, b = (np.nonzero(mnist_test.labels == d)[0][2] for d in (left, right))
+    page = _page()
+    _draw_digit(page, mnist_test.images[a], 200, 150, 120)
+    _draw_digit(page, mnist_test.images[b], 240, 150, 120)
+    reading = read_digits(page, classifier)
+    assert reading.text == f"{left}{right}" or all(d.confidence < 0.9 for d in reading.digits), reading.line()
+
+
+def test_digits_too_wide_to_split_make_the_reading_unsure(mnist_test, classifier):
+    """Six digits run together are too wide to be cut; the digit beside them reads well, but
+    the reading misses six digits, so it must not be sure."""
+    page = _page()
+    _draw_digit(page, mnist_test.images[3], 40, 150, 110)
+    run = [i for i in range(10, 40) if mnist_test.labels[i] != 1][:6]  # a 1 would stand apart
+    for k, index in enumerate(run):
+        _draw_digit(page, mnist_test.images[index], 180 + 45 * k, 150, 110)
+    found = locate_digits(page)
+    assert found.unread and all(x >= 180 for x, _, _, _ in found.unread), found.unread
+    reading = read_digits(page, classifier)
+    assert reading.digits and all(d.confidence <= DOUBT_UNREAD for d in reading.digits), reading.line()
+    assert not locate_digits(page[:, :170]).unread
+
+
+def test_a_short_one_is_doubted():
+    """A 1 half as tall as its neighbours is likelier a tick or a form's divider."""
+    blank = np.zeros((28, 28), np.uint8)
+    crops = [DigitCrop(blank, (0, 0, 60, 100)), DigitCrop(blank, (80, 40, 8, 45)), DigitCrop(blank, (100, 0, 60, 100))]
+    assert short_one_doubt(crops, [8, 1, 8]).tolist() == [1.0, 0.5, 1.0]
+    assert short_one_doubt(crops, [8, 7, 8]).tolist() == [1.0, 1.0, 1.0]
+    tall = [crops[0], DigitCrop(blank, (80, 0, 8, 95)), crops[2]]
+    assert short_one_doubt(tall, [8, 1, 8]).tolist() == [1.0, 1.0, 1.0]
+
+
 def test_a_small_old_style_zero_beside_tall_digits_is_kept(mnist_test, classifier):
     nine, zero = (np.nonzero(mnist_test.labels == d)[0][0] for d in (9, 0))
     page = _page()
@@ -187,13 +239,15 @@ def test_agreement_lowers_confidence_of_what_is_not_a_digit(classifier, mnist_te
 def test_what_the_model_calls_no_digit_is_left_out_and_doubted():
     sure, flat = np.eye(10)[3], np.full(10, 0.1)
     crops = [DigitCrop(np.zeros((28, 28), np.uint8), (40 * i, 0, 30, 40)) for i in range(4)]
-    kept, probs, split, doubt = _drop_not_digits(crops, [flat, sure, sure, sure], [False] * 4)
+    kept, probs, split, doubt = _drop_not_digits(crops, [flat, sure, sure, sure], [False] * 4, [False] * 4)
     assert [c.box[0] for c in kept] == [40, 80, 120] and len(probs) == len(split) == 3
     assert doubt.tolist() == [0.1, 1.0, 1.0], "its neighbour is no surer than the left-out crop was"
-    kept, _, _, doubt = _drop_not_digits(crops, [sure, flat, sure, sure], [False] * 4)
+    kept, _, _, doubt = _drop_not_digits(crops, [sure, flat, sure, sure], [False] * 4, [False] * 4)
     assert len(kept) == 3 and doubt.tolist() == [0.1, 0.1, 1.0]
-    kept, _, _, doubt = _drop_not_digits(crops, [sure, np.full(10, NO_DIGIT)] * 2, [False] * 4)
+    kept, _, _, doubt = _drop_not_digits(crops, [sure, np.full(10, NO_DIGIT)] * 2, [False] * 4, [False] * 4)
     assert len(kept) == 4 and (doubt == 1).all()
+    _, _, _, doubt = _drop_not_digits(crops, [sure] * 4, [False] * 4, [False, True, False, False])
+    assert doubt.tolist() == [1.0, DOUBT_SPLIT, 1.0, 1.0], "a crop that also reads as two digits is a guess"
 
 
 @pytest.mark.parametrize("sign", ["$", "EUR"])
