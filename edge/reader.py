@@ -15,7 +15,7 @@ import numpy as np
 from edge_digits.atomic import atomic_path
 from edge_digits.errors import BadInput
 
-from .preprocess import DigitCrop, locate_digits, split_digit
+from .preprocess import DigitCrop, locate_digits, split_digit, stroke_width
 from .runtime import Classifier
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
@@ -29,7 +29,7 @@ BALANCE = 0.01  # the weight of unequal piece widths when ranking cuts
 NARROW, CLOSE = 0.4, 0.05  # two narrow crops this close (in digit heights) may be one digit in two pieces
 DOUBT_SPLIT, DOUBT_PAIR, DOUBT_UNREAD = 0.85, 0.5, 0.5  # confidence caps for guessed segmentations
 WIDE = 1.35  # a crop left whole though this many times wider than tall may hold touching digits (MNIST: 1.5% are)
-SHORT_ONE = 0.6  # a 1 under this share of the row's median height is doubtful
+SHORT_ONE, THIN_ONE = 0.6, 0.5  # a 1 under this share of the row's median height, or pen width, is doubtful
 NO_DIGIT = 0.45  # a crop whose likeliest digit scores less is no digit (a currency sign, a mark)
 VARIANT_ANGLE = 8.0  # degrees: the tilt of the variants a confident reading must survive
 
@@ -89,7 +89,7 @@ def read_digits(frame: np.ndarray, classifier: Classifier, source: str = "",
     labels = [int(p.argmax()) for p in probs]
     confidences = agreement(np.stack([c.image for c in crops]), np.asarray(labels), np.stack(probs), classifier)
     confidences = np.minimum(confidences, np.minimum(segmentation_doubt(crops, split), doubt))
-    confidences = np.minimum(confidences, short_one_doubt(crops, labels))
+    confidences = np.minimum(confidences, one_doubt(crops, labels))
     if found.unread:
         # Ink as tall and dark as the digits was left unread: the text may miss digits.
         confidences = np.minimum(confidences, DOUBT_UNREAD)
@@ -188,15 +188,29 @@ def segmentation_doubt(crops: list[DigitCrop], split: list[bool]) -> np.ndarray:
     return caps
 
 
-def short_one_doubt(crops: list[DigitCrop], labels: list[int]) -> np.ndarray:
-    """The most a digit's confidence can be, given its height in the row: a 1 much shorter than
-    the row's other digits is as likely a tick, a form's divider or a piece of a broken digit."""
+def one_doubt(crops: list[DigitCrop], labels: list[int]) -> np.ndarray:
+    """The most a 1's confidence can be, next to the row's other digits: a 1 much shorter than
+    they are, or drawn with a much thinner pen, is as likely a tick, a form's divider or what
+    line removal left of a ruled line."""
     caps = np.ones(len(crops))
+    if len(crops) < 2 or 1 not in labels:
+        return caps
     heights = np.array([c.box[3] for c in crops], float)
+    pens = np.array([_pen_width(c) for c in crops])
     for i, label in enumerate(labels):
-        if label == 1 and len(crops) > 1 and heights[i] < SHORT_ONE * float(np.median(np.delete(heights, i))):
+        others = np.delete(np.arange(len(crops)), i)
+        short = heights[i] < SHORT_ONE * float(np.median(heights[others]))
+        thin = pens[i] < THIN_ONE * float(np.median(pens[others]))
+        if label == 1 and (short or thin):
             caps[i] = DOUBT_PAIR
     return caps
+
+
+def _pen_width(crop: DigitCrop) -> float:
+    """The crop's stroke width in frame pixels (0 when it has no ink image)."""
+    if crop.ink is None or crop.ink.size == 0:
+        return 0.0
+    return stroke_width(crop.ink) * crop.box[3] / crop.ink.shape[0]
 
 
 _BOLD = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], np.uint8)  # a 3×3 cross: one pixel bolder

@@ -19,9 +19,9 @@ from edge_digits.edge.reader import (
     DOUBT_UNREAD,
     NO_DIGIT,
     _drop_not_digits,
+    one_doubt,
     read_digits,
     segmentation_doubt,
-    short_one_doubt,
 )
 from edge_digits.edge.runtime import Classifier
 from edge_digits.field_photos import (
@@ -198,14 +198,26 @@ def test_digits_too_wide_to_split_make_the_reading_unsure(mnist_test, classifier
     assert not locate_digits(page[:, :170]).unread
 
 
-def test_a_short_one_is_doubted():
-    """A 1 half as tall as its neighbours is likelier a tick or a form's divider."""
+def test_a_short_or_thin_one_is_doubted():
+    """A 1 half as tall as its neighbours is likelier a tick or a form's divider; one drawn with
+    a far thinner pen than theirs is likelier what line removal left of a ruled line."""
+    eight = np.zeros((100, 60), np.uint8)
+    cv2.ellipse(eight, (30, 27), (20, 22), 0, 0, 360, 255, 8)
+    cv2.ellipse(eight, (30, 73), (24, 24), 0, 0, 360, 255, 8)
+    stroke = np.zeros((100, 8), np.uint8)
+    stroke[:, 1:7] = 255  # a 1 drawn with the same pen as the 8s
     blank = np.zeros((28, 28), np.uint8)
-    crops = [DigitCrop(blank, (0, 0, 60, 100)), DigitCrop(blank, (80, 40, 8, 45)), DigitCrop(blank, (100, 0, 60, 100))]
-    assert short_one_doubt(crops, [8, 1, 8]).tolist() == [1.0, 0.5, 1.0]
-    assert short_one_doubt(crops, [8, 7, 8]).tolist() == [1.0, 1.0, 1.0]
-    tall = [crops[0], DigitCrop(blank, (80, 0, 8, 95)), crops[2]]
-    assert short_one_doubt(tall, [8, 1, 8]).tolist() == [1.0, 1.0, 1.0]
+
+    def row(one: DigitCrop) -> list[DigitCrop]:
+        return [DigitCrop(blank, (0, 0, 60, 100), eight), one, DigitCrop(blank, (100, 0, 60, 100), eight)]
+
+    assert one_doubt(row(DigitCrop(blank, (80, 0, 8, 100), stroke)), [8, 1, 8]).tolist() == [1, 1, 1]
+    short = DigitCrop(blank, (80, 40, 8, 45), stroke[:45])
+    assert one_doubt(row(short), [8, 1, 8]).tolist() == [1.0, 0.5, 1.0]
+    assert one_doubt(row(short), [8, 7, 8]).tolist() == [1, 1, 1], "only a 1 is doubted for it"
+    hairline = np.zeros((100, 8), np.uint8)
+    hairline[:, 3:5] = 255
+    assert one_doubt(row(DigitCrop(blank, (80, 0, 8, 100), hairline)), [8, 1, 8]).tolist() == [1.0, 0.5, 1.0]
 
 
 def test_a_small_old_style_zero_beside_tall_digits_is_kept(mnist_test, classifier):
