@@ -544,9 +544,11 @@ def _plausible(pieces: list[_Piece], shape: tuple[int, int]) -> tuple[list[_Piec
     pieces = [p for p in pieces if p.box[2] <= MAX_PIECE_ASPECT * p.box[3]]
     if not pieces:
         return pieces, []
-    tallest = _row_height([p.box[3] for p in pieces])
+    # Faint pieces go first, so a faint shadow or show-through cannot set the row's height.
     strongest = max(p.strength for p in pieces)
-    kept = [p for p in pieces if p.box[3] >= ROW_HEIGHT_SHARE * tallest and p.strength >= STRENGTH_SHARE * strongest]
+    pieces = [p for p in pieces if p.strength >= STRENGTH_SHARE * strongest]
+    tallest = _row_height([p.box[3] for p in pieces])
+    kept = [p for p in pieces if p.box[3] >= ROW_HEIGHT_SHARE * tallest]
     unread = [p for p in wide if p.box[3] >= UNREAD_HEIGHT * tallest and p.strength >= STRENGTH_SHARE * strongest]
     return kept, unread
 

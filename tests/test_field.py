@@ -220,6 +220,17 @@ def test_a_short_or_thin_one_is_doubted():
     assert one_doubt(row(DigitCrop(blank, (80, 0, 8, 100), hairline)), [8, 1, 8]).tolist() == [1.0, 0.5, 1.0]
 
 
+def test_faint_show_through_does_not_set_the_row_height(mnist_test):
+    """A big faint shape (ink from the back of the page) is no digit; the small dark digit beside
+    it must not be measured against its height and dropped as too small."""
+    zero = np.nonzero(mnist_test.labels == 0)[0][0]
+    page = _page()
+    cv2.ellipse(page, (420, 240), (50, 110), 0, 0, 360, (190, 190, 190), 14)
+    _draw_digit(page, mnist_test.images[zero], 200, 260, 40)
+    (crop,) = find_digits(page)
+    assert 200 <= crop.box[0] <= 240, crop.box
+
+
 def test_a_small_old_style_zero_beside_tall_digits_is_kept(mnist_test, classifier):
     nine, zero = (np.nonzero(mnist_test.labels == d)[0][0] for d in (9, 0))
     page = _page()
