@@ -100,11 +100,12 @@ def read_digits(frame: np.ndarray, classifier: Classifier, source: str = "",
     return reading
 
 
-def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray],
-                    classifier: Classifier) -> tuple[list[DigitCrop], list[np.ndarray], list[bool]]:
+def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray], classifier: Classifier,
+                    ) -> tuple[list[DigitCrop], list[np.ndarray], list[bool], list[bool]]:
     """Segmentation by recognition: a crop wide enough to hold touching digits is cut where the
     classifier is surest of every piece, if it is surer of them than of the whole. Also says
-    which of the returned crops came from a cut."""
+    which of the returned crops came from a cut, and which were left whole though a cut reads
+    them as several sure digits too (rivalled: the model reads glued digits as one, surely)."""
     out_crops: list[DigitCrop] = []
     out_probs: list[np.ndarray] = []
     split: list[bool] = []
