@@ -117,12 +117,12 @@ def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray], classifier:
         parts = range(2, min(MAX_PARTS, max(fits, 2 if w >= RIVAL_WIDTH * h else 0)) + 1)
         # A cut tried only to see whether the crop reads as several digits: the two likeliest do.
         options = [pieces for k in parts for pieces in split_digit(crop, k)[:None if k <= fits else RIVAL_CUTS]]
-        if options:
-            # Every piece of every cut in one call: the model's fixed cost dominates small batches.
-            flat = classifier.probabilities(np.stack([c.image for pieces in options for c in pieces]))
-            ends = np.cumsum([len(pieces) for pieces in options])
-        for pieces, end in zip(options, ends if options else []):
-            piece_probs = list(flat[end - len(pieces):end])
+        # Every piece of every cut in one call into the runtime.
+        flat = classifier.probabilities(np.stack([c.image for ps in options for c in ps])) if options else None
+        start = 0
+        for pieces in options:
+            piece_probs = list(flat[start:start + len(pieces)])
+            start += len(pieces)
             rival = max(rival, min(float(q.max()) for q in piece_probs))
             if len(pieces) > fits:
                 continue  # tried only to see whether the crop could be read as several digits
