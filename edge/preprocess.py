@@ -58,6 +58,7 @@ MAX_PIECE_ASPECT = 2.5  # a candidate is at most this many times wider than tall
 ROW_HEIGHT_SHARE = 0.3  # a digit is at least this share of the row's height (an old-style 0 beside a 9) ...
 UNREAD_HEIGHT = 0.6  # a piece too wide to be a digit but this share of the row's height may hold digits
 STRENGTH_SHARE = 0.3  # ... and its ink at least this share of the strongest piece's
+SOFT_EDGE = 0.4  # ink just outside a piece at this share of its core's: a shadow's soft edge, not a pen's
 
 
 @dataclass
@@ -498,15 +499,34 @@ def _refine(ink: np.ndarray, piece: _Piece, threshold: float) -> list[_Piece]:
         local = max(local, _otsu(_histogram(patch, piece.own)))
     if local <= threshold + 1:
         piece.strength = strength
-        return [piece]
+        return [] if _soft_edged(ink, piece) else [piece]
     mask = ((patch > local) & (piece.own > 0)).astype(np.uint8)
     labels, stats = _components_local(mask)
     out = []
     for sub in _pieces(labels, stats):
         sx, sy, sw, sh = sub.box
         # Back to frame coordinates; _crop adds the anti-aliased halo back around the mask.
-        out.append(_Piece((x + sx, y + sy, sw, sh), sub.own, strength))
+        sub = _Piece((x + sx, y + sy, sw, sh), sub.own, strength)
+        if not _soft_edged(ink, sub):
+            out.append(sub)
     return out
+
+
+def _soft_edged(ink: np.ndarray, piece: _Piece) -> bool:
+    """A shadow's edge or a smudge's, not a pen's: the ink just outside the piece is nearly as
+    strong as its core. A stroke's ink falls to the paper within a pixel or two, even blurred."""
+    x, y, w, h = piece.box
+    r = 3
+    x0, y0 = max(0, x - r), max(0, y - r)
+    x1, y1 = min(ink.shape[1], x + w + r), min(ink.shape[0], y + h + r)
+    own = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    own[y - y0: y - y0 + h, x - x0: x - x0 + w] = piece.own
+    ring = cv2.dilate(own, np.ones((2 * r + 1, 2 * r + 1), np.uint8)) & ~cv2.dilate(own, np.ones((3, 3), np.uint8))
+    outside = ink[y0:y1, x0:x1][ring > 0]
+    core = ink[y0:y1, x0:x1][own > 0]
+    if outside.size == 0 or core.size == 0:
+        return False
+    return _percentile(outside, 50) > SOFT_EDGE * _percentile(core, 90)
 
 
 def _components_local(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

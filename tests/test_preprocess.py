@@ -263,3 +263,16 @@ def test_the_rim_of_a_page_edge_is_not_a_digit(mnist_test):
     frame = np.clip(cv2.GaussianBlur(frame, (0, 0), 1.2), 0, 255).astype(np.uint8)
     (crop,) = find_digits(frame)
     assert crop.box[0] < 330 and crop.box[0] + crop.box[2] < 380
+
+
+@pytest.mark.parametrize("size, sigma", [(40, 6), (60, 10), (90, 16)])
+def test_a_soft_shadow_is_not_a_digit(mnist_test, size, sigma):
+    """A shadow the background estimate leaves behind has a soft edge; a pen stroke a sharp one."""
+    frame = np.full((480, 640), 220, np.float32)
+    shadow = np.zeros_like(frame)
+    cv2.ellipse(shadow, (200, 240), (size // 2, size), 20, 0, 360, 1.0, -1)
+    frame *= 1 - 0.3 * cv2.GaussianBlur(shadow, (0, 0), sigma)
+    digit = cv2.resize(mnist_test.images[0], (60, 60), interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255
+    frame[210:270, 420:480] *= 1 - 0.85 * digit
+    (crop,) = find_digits(np.clip(frame, 0, 255).astype(np.uint8))
+    assert iou(crop.box, (432, 224, 34, 44)) > 0.5
