@@ -4,9 +4,9 @@ The first generator (`edge_digits.photos`) drew MNIST digits as ink on paper und
 Real pictures differ in ways it never drew, and the preprocessing had been tuned to it.
 This one draws the failure classes seen on real photos and scans (design.md, "Real
 pictures"): thin pens on large digits, ruled and squared paper, underlines and boxes that
-touch the digits, touching digits, tight crops, patterned backgrounds, show-through,
-coloured ink and pencil, punctuation and currency signs beside numbers, scanner margins,
-low resolution, and digit styles MNIST lacks (a 1 with a flag, a crossed 7), with MNIST
+touch the digits, touching digits, tight crops, a table's cell cropped with its rules running
+out of the picture, patterned backgrounds, show-through, coloured ink and pencil, punctuation
+and currency signs beside numbers, scanner margins, low resolution, and digit styles MNIST lacks (a 1 with a flag, a crossed 7), with MNIST
 digits varied by elastic distortion, slant and pen width.
 
 Each photo draws a random mix of these; `scene=` forces one class (for tests). Every random
@@ -35,7 +35,7 @@ from edge_digits.photos import (
 )
 
 SCENES = ("thin-large", "ruled", "squared", "underline", "boxed", "comb", "touching", "tight", "pattern",
-          "show-through", "colour-ink", "pencil", "punctuation", "margin", "low-res", "styles")
+          "show-through", "colour-ink", "pencil", "punctuation", "margin", "low-res", "styles", "cell")
 
 
 @dataclass
@@ -305,6 +305,7 @@ def field_photo(digits: list[np.ndarray], labels: list[int], rng: np.random.Gene
     # Lines on the page: drawn with their own ink (printed rules) or the pen's (underlines, boxes).
     rules = np.zeros_like(ink)
     pen_lines = np.zeros_like(ink)
+    cell_crop = None
     if has("ruled", 0.12):
         scenes.append("ruled")
         spacing = rng.uniform(0.9, 1.5) * row_h
@@ -336,6 +337,21 @@ def field_photo(digits: list[np.ndarray], labels: list[int], rng: np.random.Gene
         p1 = (int(x_hi + pad + rng.uniform(0, row_h)), int(y_hi + pad))
         target = rules if rng.random() < 0.5 else pen_lines
         cv2.rectangle(target, p0, p1, 1.0, thick, cv2.LINE_AA)
+    elif has("cell", 0.06):
+        # A table's cell (a register, a score sheet): printed rules run through the whole page,
+        # and the picture is cropped to the cell with a little of its neighbours, so the rules
+        # run out of the image and their corners sit near its edges.
+        scenes.append("cell")
+        thick = int(rng.integers(1, 4))
+        left, right = x_lo - rng.uniform(0.05, 0.5) * row_h, x_hi + rng.uniform(0.05, 0.5) * row_h
+        top, bottom = y_lo - rng.uniform(0.03, 0.3) * row_h, y_hi + rng.uniform(0.03, 0.3) * row_h
+        for y in (top, bottom):
+            _hline(rules, y, 0, width, thick, 0.0, rng)
+        for xc in (left, right):
+            cv2.line(rules, (int(xc), 0), (int(xc), frame_h), 1.0, thick, cv2.LINE_AA)
+        reach = [rng.uniform(0.02, 0.35) * row_h for _ in range(4)]
+        cell_crop = (max(0, int(left - reach[0])), max(0, int(top - reach[1])),
+                     min(width, int(right + reach[2])), min(frame_h, int(bottom + reach[3])))
     elif n > 1 and not touching and has("comb", 0.05):
         scenes.append("comb")
         thick = int(rng.integers(1, 3))
@@ -351,6 +367,10 @@ def field_photo(digits: list[np.ndarray], labels: list[int], rng: np.random.Gene
     warp = lambda a: cv2.warpPerspective(a, m, (width, frame_h), flags=cv2.INTER_LINEAR)  # noqa: E731
     ink, rules, pen_lines = warp(ink), warp(rules), warp(pen_lines)
     boxes = [warp_box(b, m, width, frame_h) for b in boxes]
+    if cell_crop is not None:
+        cx, cy, cw, ch = warp_box((cell_crop[0], cell_crop[1], cell_crop[2] - cell_crop[0],
+                                   cell_crop[3] - cell_crop[1]), m, width, frame_h)
+        cell_crop = (cx, cy, cx + cw, cy + ch)
 
     page = _paper(width, frame_h, rng)
     if has("pattern", 0.1):
@@ -403,13 +423,16 @@ def field_photo(digits: list[np.ndarray], labels: list[int], rng: np.random.Gene
     image = camera_effects(image, rng, clean=False)
 
     # Crops: just the number, digits touching the border; or a low-resolution picture.
-    if has("tight", 0.15):
-        scenes.append("tight")
-        bx0, by0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
-        bx1, by1 = max(b[0] + b[2] for b in boxes), max(b[1] + b[3] for b in boxes)
-        pad = [int(rng.uniform(0.0, 0.08) * row_h) for _ in range(4)]
-        cx0, cy0 = max(0, bx0 - pad[0]), max(0, by0 - pad[1])
-        cx1, cy1 = min(width, bx1 + pad[2]), min(frame_h, by1 + pad[3])
+    if cell_crop is not None or has("tight", 0.15):
+        if cell_crop is None:
+            scenes.append("tight")
+            bx0, by0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+            bx1, by1 = max(b[0] + b[2] for b in boxes), max(b[1] + b[3] for b in boxes)
+            pad = [int(rng.uniform(0.0, 0.08) * row_h) for _ in range(4)]
+            cx0, cy0 = max(0, bx0 - pad[0]), max(0, by0 - pad[1])
+            cx1, cy1 = min(width, bx1 + pad[2]), min(frame_h, by1 + pad[3])
+        else:
+            cx0, cy0, cx1, cy1 = cell_crop
         image = image[cy0:cy1, cx0:cx1]
         boxes = [(x - cx0, y - cy0, w, h) for x, y, w, h in boxes]
         target_h = rng.uniform(40, 120)
