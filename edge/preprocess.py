@@ -58,6 +58,8 @@ MAX_PIECE_ASPECT = 2.5  # a candidate is at most this many times wider than tall
 ROW_HEIGHT_SHARE = 0.3  # a digit is at least this share of the row's height (an old-style 0 beside a 9) ...
 UNREAD_HEIGHT = 0.6  # a piece too wide to be a digit but this share of the row's height may hold digits
 STRENGTH_SHARE = 0.3  # ... and its ink at least this share of the strongest piece's
+TIGHT_SIDE = 300  # a working frame shorter than this is a tight crop: its digits fill the short side, so ...
+TIGHT_KERNEL = 0.5  # ... the paper is estimated with a kernel this share of it (elsewhere 0.25), wider than a marker's filled loop
 SOFT_EDGE = 0.4  # ink just outside a piece at this share of its core's: a shadow's soft edge, not a pen's
 
 
@@ -182,8 +184,10 @@ def _ink_map(grey: np.ndarray) -> tuple[np.ndarray, float]:
     sh, sw = small.shape
     k = max(3, (min(sh, sw) // 3) | 1)
     median = cv2.medianBlur(small, min(k, 255)) if min(sh, sw) >= 3 else small
-    # Background: a closing (dark ink) or an opening (light ink) wider than any stroke.
-    kc = max(3, (min(sh, sw) // 4) | 1)  # strokes are under a fifth of a digit's height
+    # Background: a closing (dark ink) or an opening (light ink) wider than any stroke. Strokes are
+    # under a fifth of a digit's height, and digits under the frame's short side.
+    share = TIGHT_KERNEL if min(h, w) < TIGHT_SIDE else 0.25
+    kc = max(3, int(min(sh, sw) * share) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (kc, kc))
     closed = _morph_extrapolated(small, cv2.MORPH_CLOSE, kernel, kc // 2)
     opened = _morph_extrapolated(small, cv2.MORPH_OPEN, kernel, kc // 2)
