@@ -60,6 +60,9 @@ UNREAD_HEIGHT = 0.6  # a piece too wide to be a digit but this share of the row'
 STRENGTH_SHARE = 0.3  # ... and its ink at least this share of the strongest piece's
 TIGHT_SIDE = 300  # a working frame shorter than this is a tight crop: its digits fill the short side, so ...
 TIGHT_KERNEL = 0.5  # ... the paper is estimated with a kernel this share of it (elsewhere 0.25), wider than a marker's filled loop
+BOX_MIN = 12  # pixels (half resolution): a box around a digit is at least this wide and tall ...
+BOX_COVER = 0.9  # ... has ink along this share of each of its four sides ...
+BOX_FILL = 0.65  # ... and fills at most this share of its bounding box (sides, and the digits touching them)
 SOFT_EDGE = 0.4  # ink just outside a piece at this share of its core's: a shadow's soft edge, not a pen's
 
 
@@ -287,7 +290,8 @@ def _runs(mask: np.ndarray, length: int, horizontal: bool) -> np.ndarray:
 def _remove_lines(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple | None]:
     """(mask without ruled lines, underlines, boxes and table borders; the line pixels removed).
 
-    A line is a thin straight run much longer than the digits are tall (a 7's bar is not);
+    A box drawn close around a digit is found by its shape (`_box_sides`). Otherwise, a line is
+    a thin straight run much longer than the digits are tall (a 7's bar is not);
     a vertical one must also span most of the frame, unless it meets removed lines at both
     ends (a box side or a table cell border, which would otherwise read as a 1). Strokes that
     crossed a line are bridged again. Also returns `_label` of the mask when nothing was removed
@@ -301,23 +305,25 @@ def _remove_lines(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple | Non
     # not enough to rule lines out) from what is left without the candidate runs. Not from the
     # rest alone: removing a 4's bar would cut the 4 itself into short pieces.
     labelled = _label(mask)
-    digit_h = _typical_height(mask, unlike_lines=True, labelled=labelled)
+    # A box drawn close around one or two digits has sides too short to be lines: it is found by its shape.
+    lines = _box_sides(labelled)
+    if lines.any():
+        digit_h = _typical_height(mask & ~cv2.dilate(lines, np.ones((3, 3), np.uint8)))
+    else:
+        digit_h = _typical_height(mask, unlike_lines=True, labelled=labelled)
     # The common frame: no straight run long enough to be a line at all (two cheap openings).
     shortest_h, shortest_v = max(12, w // 8), max(12, h // 8)  # runs shorter than this are never lines
     reach_h = max(shortest_h, int(LINE_LENGTH * digit_h))
     reach_v = max(shortest_v, int(max(LINE_LENGTH * digit_h, FRAME_SPAN * h)))
-    if not _has_run(mask, reach_h, True) and not _has_run(mask, reach_v, False):
-        return mask, none, labelled
-    horizontal, longest_h = _thin_runs(_runs(mask, shortest_h, True), 2)
-    vertical, longest_v = _thin_runs(_runs(mask, shortest_v, False), 3)
-    if longest_h < LINE_LENGTH * digit_h and longest_v < max(LINE_LENGTH * digit_h, FRAME_SPAN * h):
-        return mask, none, labelled
-    candidates = horizontal | vertical
-    digit_h = max(digit_h, _typical_height(mask & ~cv2.dilate(candidates, np.ones((3, 3), np.uint8))))
-    if digit_h == 0:
-        return mask, none, labelled
-    lines = (_long_runs(horizontal, 2, LINE_LENGTH * digit_h)
-             | _long_runs(vertical, 3, max(LINE_LENGTH * digit_h, FRAME_SPAN * h)))
+    if _has_run(mask, reach_h, True) or _has_run(mask, reach_v, False):
+        horizontal, longest_h = _thin_runs(_runs(mask, shortest_h, True), 2)
+        vertical, longest_v = _thin_runs(_runs(mask, shortest_v, False), 3)
+        if longest_h >= LINE_LENGTH * digit_h or longest_v >= max(LINE_LENGTH * digit_h, FRAME_SPAN * h):
+            candidates = horizontal | vertical
+            digit_h = max(digit_h, _typical_height(mask & ~cv2.dilate(candidates, np.ones((3, 3), np.uint8))))
+            if digit_h > 0:
+                lines |= (_long_runs(horizontal, 2, LINE_LENGTH * digit_h)
+                          | _long_runs(vertical, 3, max(LINE_LENGTH * digit_h, FRAME_SPAN * h)))
     if lines.any():
         # Box sides and cell borders: vertical runs about a digit tall between two lines.
         count, labels, stats, _ = cv2.connectedComponentsWithStats(_runs(mask & ~lines, max(6, digit_h // 2), False), 8)
@@ -336,6 +342,46 @@ def _remove_lines(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple | Non
               | cv2.morphologyEx(kept, cv2.MORPH_CLOSE, np.ones((1, reach), np.uint8)))
     kept |= across & band
     return kept, band & ~kept, None
+
+
+def _box_sides(labelled: tuple[int, np.ndarray, np.ndarray]) -> np.ndarray:
+    """The sides of boxes drawn around digits (a form's field, an amount box), as a mask.
+
+    A box is a component whose bounding box is lined on all four sides: ink along at least
+    BOX_COVER of each side. A digit is not (even a 0 leaves its corners empty). Only the side
+    itself goes, as thick as it typically is from the outside in: a digit touching the box
+    from inside keeps its strokes.
+    """
+    count, labels, stats = labelled
+    out = np.zeros(labels.shape, np.uint8)
+    x, y, w, h, area = (stats[1:, k] for k in range(5))
+    for i in np.nonzero((w >= BOX_MIN) & (h >= BOX_MIN) & (area <= BOX_FILL * w * h))[0] + 1:
+        bx, by, bw, bh = stats[i, :4]
+        own = (labels[by: by + bh, bx: bx + bw] == i).astype(np.uint8)
+        dy, dx = max(2, bh // 10), max(2, bw // 10)
+        cover = min(own[:dy].any(0).mean(), own[-dy:].any(0).mean(), own[:, :dx].any(1).mean(), own[:, -dx:].any(1).mean())
+        if cover < BOX_COVER:
+            continue
+        sides = np.zeros_like(own)
+        sides[:, :dx] |= _outer_strip(own[:, :dx])
+        sides[:, -dx:] |= _outer_strip(own[:, -dx:][:, ::-1])[:, ::-1]
+        sides[:dy] |= _outer_strip(own[:dy].T).T
+        sides[-dy:] |= _outer_strip(own[-dy:][::-1].T).T[::-1]
+        out[by: by + bh, bx: bx + bw] |= sides
+    return out
+
+
+def _outer_strip(band: np.ndarray) -> np.ndarray:
+    """In a band along one side of a box (the outside at column 0), each row's first run of ink cut
+    to the side's typical thickness: the side, without what touches it from inside."""
+    has = band.any(1)
+    first = band.argmax(1)[:, None]
+    cols = np.arange(band.shape[1])[None, :]
+    after = cols >= first
+    gap = after & (band == 0)
+    end = np.where(gap.any(1), gap.argmax(1), band.shape[1])
+    thick = int(np.median((end - first[:, 0])[has])) if has.any() else 0
+    return (after & (cols < first + thick) & has[:, None] & (band > 0)).astype(np.uint8)
 
 
 def _has_run(mask: np.ndarray, length: int, horizontal: bool) -> bool:

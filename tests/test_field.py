@@ -123,6 +123,21 @@ def test_a_box_around_the_number_is_not_read_as_ones(mnist_test):
     assert len(find_digits(page)) == 2
 
 
+@pytest.mark.parametrize("index, margin", [(0, 20), (2, 12), (3, 4)])
+def test_a_box_drawn_close_around_one_digit_is_no_digit(mnist_test, classifier, index, margin):
+    """A form's field holding one digit: its sides are too short to be lines, and the digit may touch them."""
+    page = _page()
+    _draw_digit(page, mnist_test.images[index], 280, 180, 100)
+    ys, xs = np.nonzero(mnist_test.images[index] > 60)
+    x0, x1 = 280 + xs.min() * 100 // 28, 280 + (xs.max() + 1) * 100 // 28
+    y0, y1 = 180 + ys.min() * 100 // 28, 180 + (ys.max() + 1) * 100 // 28
+    cv2.rectangle(page, (x0 - margin, y0 - margin), (x1 + margin, y1 + margin), (30, 30, 30), 3)
+    reading = read_digits(cv2.GaussianBlur(page, (0, 0), 0.8), classifier)
+    assert reading.text == str(mnist_test.labels[index]), reading.line()
+    (digit,) = reading.digits
+    assert digit.box[2] < x1 - x0 + margin, "the crop is the digit, not the box"
+
+
 def test_a_thick_pen_in_a_tight_crop_keeps_its_loops(mnist_test, classifier):
     """In a crop of just the digit, a marker's loop is wider than a quarter of the frame: a paper
     estimate that narrow takes the loop for paper and leaves a stem (a 6 read as 1)."""
