@@ -63,6 +63,8 @@ TIGHT_KERNEL = 0.5  # ... the paper is estimated with a kernel this share of it 
 BOX_MIN = 12  # pixels (half resolution): a box around a digit is at least this wide and tall ...
 BOX_COVER = 0.9  # ... has ink along this share of each of its four sides ...
 BOX_FILL = 0.65  # ... and fills at most this share of its bounding box (sides, and the digits touching them)
+UNDERLINE_BAND = 0.75  # an underline is a straight run in the bottom quarter of a piece ...
+UNDERLINE_REACH = 0.05  # ... reaching past the ink above it on both sides by this share of that ink's height
 SOFT_EDGE = 0.4  # ink just outside a piece at this share of its core's: a shadow's soft edge, not a pen's
 
 
@@ -73,6 +75,7 @@ class DigitCrop:
     image: np.ndarray  # (28, 28) uint8, white ink on black, MNIST-normalised
     box: tuple[int, int, int, int]  # x, y, w, h in the original frame's pixel coordinates
     ink: np.ndarray | None = None  # the digit's grey ink inside `box` (working resolution), for splitting
+    unlined: DigitCrop | None = None  # the same digit without the line along its bottom, when it may be an underline
 
 
 # --------------------------------------------------------------------------- input
@@ -623,6 +626,33 @@ def _plausible(pieces: list[_Piece], shape: tuple[int, int]) -> tuple[list[_Piec
     return kept, unread
 
 
+def _without_underline(piece: _Piece) -> _Piece | None:
+    """The piece without a straight run along its bottom that reaches past the ink above it on
+    both sides: an underline too short to be a line by its length alone. A 2's or a 3's base
+    can look the same, so the reader keeps whichever of the two the model reads more surely."""
+    own = piece.own
+    h, w = own.shape
+    if h < BOX_MIN or w < BOX_MIN:
+        return None
+    run = _runs(own, max(4, h // 2), True)
+    run[: int(UNDERLINE_BAND * h)] = 0
+    if not run.any():
+        return None
+    top = int(np.nonzero(run.any(1))[0][0])
+    ys, xs = np.nonzero(own[: max(0, top - 1)])  # the ink above it
+    if len(xs) == 0:
+        return None
+    reach = max(2.0, UNDERLINE_REACH * (ys.max() - ys.min() + 1))
+    line_x = np.nonzero(run.any(0))[0]
+    if not (line_x[0] < xs.min() - reach and line_x[-1] > xs.max() + reach):
+        return None
+    rest = own & ~cv2.dilate(run, np.ones((3, 3), np.uint8))
+    ys, xs = np.nonzero(rest)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    x, y = piece.box[:2]
+    return _Piece((x + x0, y + y0, x1 - x0, y1 - y0), rest[y0:y1, x0:x1], piece.strength)
+
+
 def _crop(ink: np.ndarray, piece: _Piece,
           threshold: float) -> tuple[np.ndarray, tuple[int, int, int, int], np.ndarray]:
     """The digit's full-resolution grey-level ink (others masked out, stroke core at 255) and box.
@@ -786,7 +816,12 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
 
     for piece in sorted(kept, key=lambda p: p.box[0]):
         image, box, inside = _crop(raw, piece, threshold)
-        found.crops.append(DigitCrop(normalise_digit(image), in_frame(*box), inside))
+        crop = DigitCrop(normalise_digit(image), in_frame(*box), inside)
+        unlined = _without_underline(piece)
+        if unlined is not None:
+            image, box, inside = _crop(raw, unlined, threshold)
+            crop.unlined = DigitCrop(normalise_digit(image), in_frame(*box), inside)
+        found.crops.append(crop)
     found.unread = [in_frame(*(2 * v for v in p.box)) for p in unread]
     return found
 

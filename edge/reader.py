@@ -81,7 +81,9 @@ def read_digits(frame: np.ndarray, classifier: Classifier, source: str = "",
     if not crops:
         return reading
     probs = list(classifier.probabilities(np.stack([c.image for c in crops])))
+    crops, probs, lined = _without_underlines(crops, probs, classifier)
     crops, probs, split, rivalled = _split_touching(crops, probs, classifier)
+    rivalled = [r or any(c is d for d in lined) for c, r in zip(crops, rivalled)]
     crops, probs, split, doubt = _drop_not_digits(crops, probs, split, rivalled)
     if not crops:
         return reading
@@ -98,6 +100,31 @@ def read_digits(frame: np.ndarray, classifier: Classifier, source: str = "",
         reading.digits.append(Digit(label, confidence, tuple(int(v) for v in crop.box),
                                     uncertain=confidence < min_confidence, probs=p))
     return reading
+
+
+def _without_underlines(crops: list[DigitCrop], probs: list[np.ndarray], classifier: Classifier,
+                        ) -> tuple[list[DigitCrop], list[np.ndarray], list[DigitCrop]]:
+    """A digit above a short underline reads as a 2 (a 0, a 7, a 9 on a line); a 2 without its
+    base reads as a 7. Where the preprocessing found such a line, keep the crop without it only
+    when the model is clearly surer of it. Also returns the crops kept with their line though
+    they read as another digit, about as surely, without it."""
+    which = [i for i, c in enumerate(crops) if c.unlined is not None]
+    if not which:
+        return crops, probs, []
+    crops, probs = list(crops), list(probs)
+    # Both read as surely as a digit can be: compare what survives tilting and a bolder pen.
+    images = np.stack([crops[i].image for i in which] + [crops[i].unlined.image for i in which])
+    p = classifier.probabilities(images)
+    labels = p.argmax(1)
+    sure = np.log(np.maximum(agreement(images, labels, p, classifier), 1e-6))
+    doubtful = []
+    for k, i in enumerate(which):
+        whole, unlined = k, len(which) + k
+        if sure[unlined] > sure[whole] + SPLIT_MARGIN:
+            crops[i], probs[i] = crops[i].unlined, p[unlined]
+        elif labels[unlined] != labels[whole] and sure[unlined] >= np.log(0.5):
+            doubtful.append(crops[i])  # a 3 on a line, or a 2: both read surely
+    return crops, probs, doubtful
 
 
 def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray], classifier: Classifier,
