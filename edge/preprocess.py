@@ -360,6 +360,9 @@ def _box_sides(labelled: tuple[int, np.ndarray, np.ndarray]) -> np.ndarray:
     x, y, w, h, area = (stats[1:, k] for k in range(5))
     for i in np.nonzero((w >= BOX_MIN) & (h >= BOX_MIN) & (area <= BOX_FILL * w * h))[0] + 1:
         bx, by, bw, bh = stats[i, :4]
+        corners = labels[[by, by, by + bh - 1, by + bh - 1], [bx, bx + bw - 1, bx, bx + bw - 1]]
+        if not (corners == i).all() and not _corners_inked(labels, stats[i, :4], i):
+            continue  # a digit: a box has ink in every corner of its bounding box
         own = (labels[by: by + bh, bx: bx + bw] == i).astype(np.uint8)
         dy, dx = max(2, bh // 10), max(2, bw // 10)
         cover = min(own[:dy].any(0).mean(), own[-dy:].any(0).mean(), own[:, :dx].any(1).mean(), own[:, -dx:].any(1).mean())
@@ -372,6 +375,15 @@ def _box_sides(labelled: tuple[int, np.ndarray, np.ndarray]) -> np.ndarray:
         sides[-dy:] |= _outer_strip(own[-dy:][::-1].T).T[::-1]
         out[by: by + bh, bx: bx + bw] |= sides
     return out
+
+
+def _corners_inked(labels: np.ndarray, box: np.ndarray, i: int) -> bool:
+    """Has component i ink within a few pixels of each corner of its bounding box (a box's corner,
+    even rounded or drawn by hand)?"""
+    bx, by, bw, bh = (int(v) for v in box)
+    r = max(2, min(bw, bh) // 10)
+    return all((labels[y0: y0 + r, x0: x0 + r] == i).any()
+               for y0 in (by, by + bh - r) for x0 in (bx, bx + bw - r))
 
 
 def _outer_strip(band: np.ndarray) -> np.ndarray:
@@ -566,20 +578,20 @@ def _refine(ink: np.ndarray, piece: _Piece, threshold: float) -> list[_Piece]:
 
 
 def _soft_edged(ink: np.ndarray, piece: _Piece) -> bool:
-    """A shadow's edge or a smudge's, not a pen's: the ink just outside the piece is nearly as
-    strong as its core. A stroke's ink falls to the paper within a pixel or two, even blurred."""
+    """A shadow's edge or a smudge's, not a pen's: the ink 2-3 px outside the piece is nearly as
+    strong as its stroke (`piece.strength`). A stroke's ink falls to the paper within a pixel or
+    two, even blurred."""
     x, y, w, h = piece.box
     r = 3
     x0, y0 = max(0, x - r), max(0, y - r)
     x1, y1 = min(ink.shape[1], x + w + r), min(ink.shape[0], y + h + r)
-    own = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    own[y - y0: y - y0 + h, x - x0: x - x0 + w] = piece.own
-    ring = cv2.dilate(own, np.ones((2 * r + 1, 2 * r + 1), np.uint8)) & ~cv2.dilate(own, np.ones((3, 3), np.uint8))
+    own = cv2.copyMakeBorder(piece.own, y - y0, y1 - y - h, x - x0, x1 - x - w, cv2.BORDER_CONSTANT, value=0)
+    ring = cv2.dilate(own, _RING_OUTER) - cv2.dilate(own, _RING_INNER)
     outside = ink[y0:y1, x0:x1][ring > 0]
-    core = ink[y0:y1, x0:x1][own > 0]
-    if outside.size == 0 or core.size == 0:
-        return False
-    return _percentile(outside, 50) > SOFT_EDGE * _percentile(core, 90)
+    return outside.size > 0 and _percentile(outside, 50) > SOFT_EDGE * piece.strength
+
+
+_RING_OUTER, _RING_INNER = np.ones((7, 7), np.uint8), np.ones((3, 3), np.uint8)  # the ring 2-3 px outside
 
 
 def _components_local(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -632,8 +644,8 @@ def _without_underline(piece: _Piece) -> _Piece | None:
     can look the same, so the reader keeps whichever of the two the model reads more surely."""
     own = piece.own
     h, w = own.shape
-    if h < BOX_MIN or w < BOX_MIN:
-        return None
+    if h < BOX_MIN or w < BOX_MIN or own[int(UNDERLINE_BAND * h):].sum(1).max() < h // 2:
+        return None  # no row of the bottom band holds ink enough for a run that long
     run = _runs(own, max(4, h // 2), True)
     run[: int(UNDERLINE_BAND * h)] = 0
     if not run.any():
