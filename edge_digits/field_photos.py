@@ -338,17 +338,20 @@ def field_photo(digits: list[np.ndarray], labels: list[int], rng: np.random.Gene
         target = rules if rng.random() < 0.5 else pen_lines
         cv2.rectangle(target, p0, p1, 1.0, thick, cv2.LINE_AA)
     elif has("cell", 0.06):
-        # A table's cell (a register, a score sheet): printed rules run through the whole page,
-        # and the picture is cropped to the cell with a little of its neighbours, so the rules
-        # run out of the image and their corners sit near its edges.
+        # A table's cell (a register, a score sheet): printed rules run through the page, and
+        # the picture is cropped to the cell with a little of its neighbours, so the rules run
+        # out of the image and their corners sit near its edges. In the table's first row the
+        # columns' rules start at its top rule (a T at each corner); in its first column, the
+        # rows' rules start at its left rule.
         scenes.append("cell")
         thick = int(rng.integers(1, 4))
         left, right = x_lo - rng.uniform(0.05, 0.5) * row_h, x_hi + rng.uniform(0.05, 0.5) * row_h
         top, bottom = y_lo - rng.uniform(0.03, 0.3) * row_h, y_hi + rng.uniform(0.03, 0.3) * row_h
+        first_row, first_column = rng.random() < 0.4, rng.random() < 0.3
         for y in (top, bottom):
-            _hline(rules, y, 0, width, thick, 0.0, rng)
+            _hline(rules, y, left if first_column else 0, width, thick, 0.0, rng)
         for xc in (left, right):
-            cv2.line(rules, (int(xc), 0), (int(xc), frame_h), 1.0, thick, cv2.LINE_AA)
+            cv2.line(rules, (int(xc), int(top) if first_row else 0), (int(xc), frame_h), 1.0, thick, cv2.LINE_AA)
         reach = [rng.uniform(0.02, 0.35) * row_h for _ in range(4)]
         cell_crop = (max(0, int(left - reach[0])), max(0, int(top - reach[1])),
                      min(width, int(right + reach[2])), min(frame_h, int(bottom + reach[3])))
