@@ -290,15 +290,16 @@ def _runs(mask: np.ndarray, length: int, horizontal: bool) -> np.ndarray:
     return cv2.morphologyEx(mask, cv2.MORPH_OPEN, _line_kernel(length, horizontal))
 
 
-def _remove_lines(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple | None]:
+def _remove_lines(mask: np.ndarray, known: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, tuple | None]:
     """(mask without ruled lines, underlines, boxes and table borders; the line pixels removed).
 
     A box drawn close around a digit is found by its shape (`_box_sides`). Otherwise, a line is
     a thin straight run much longer than the digits are tall (a 7's bar is not);
     a vertical one must also span most of the frame, unless it meets removed lines at both
     ends (a box side or a table cell border, which would otherwise read as a 1). Strokes that
-    crossed a line are bridged again. Also returns `_label` of the mask when nothing was removed
-    (the caller's components need not be labelled twice).
+    crossed a line are bridged again. `known`: lines found at another threshold, lines still (and
+    ends for box sides) though the mask may have lost them. Also returns `_label` of the mask when
+    nothing was removed (the caller's components need not be labelled twice).
     """
     h, w = mask.shape
     none = np.zeros_like(mask)
@@ -310,6 +311,8 @@ def _remove_lines(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple | Non
     labelled = _label(mask)
     # A box drawn close around one or two digits has sides too short to be lines: it is found by its shape.
     lines = _box_sides(labelled)
+    if known is not None:
+        lines |= known & mask
     if lines.any():
         digit_h = _typical_height(mask & ~cv2.dilate(lines, np.ones((3, 3), np.uint8)))
     else:
@@ -327,10 +330,11 @@ def _remove_lines(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple | Non
             if digit_h > 0:
                 lines |= (_long_runs(horizontal, 2, LINE_LENGTH * digit_h)
                           | _long_runs(vertical, 3, max(LINE_LENGTH * digit_h, FRAME_SPAN * h)))
-    if lines.any():
+    ends = lines if known is None else lines | known
+    if ends.any():
         # Box sides and cell borders: vertical runs about a digit tall between two lines.
         count, labels, stats, _ = cv2.connectedComponentsWithStats(_runs(mask & ~lines, max(6, digit_h // 2), False), 8)
-        near = cv2.dilate(lines, np.ones((5, 5), np.uint8))
+        near = cv2.dilate(ends, np.ones((5, 5), np.uint8))
         for i in range(1, count):
             x, y, bw, bh, _area = stats[i]
             if bw <= max(3, bh // 4) and near[y, x: x + bw].any() and near[y + bh - 1, x: x + bw].any():
@@ -811,7 +815,8 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
         lut[junk] = 1
         keep = (cv2.dilate(lut[labels], np.ones((5, 5), np.uint8)) == 0).astype(np.uint8)
         threshold = max(_otsu(_histogram(ink, keep)), floor)
-        mask, lines, labelled = _remove_lines((ink > threshold).astype(np.uint8) & keep)
+        mask, again, labelled = _remove_lines((ink > threshold).astype(np.uint8) & keep, known=lines)
+        lines |= again
         labels, stats, _ = _components(mask, labelled)
     if lines.any():
         # Lines are gone from the mask; take them out of the ink the crops are cut from too.

@@ -158,6 +158,17 @@ def test_a_short_underline_under_one_digit_is_not_its_base(mnist_test, classifie
     assert not confidently_wrong
 
 
+def test_rules_found_once_stay_rules_when_the_threshold_is_chosen_again(mnist_test, classifier):
+    """A cell of a table's first row, cropped: its rules are found, a stub beside them is junk, and
+    the threshold chosen again without the junk loses the faint rows' rules. The columns' rules,
+    no longer between two lines, read as two sure 1s beside the 6 unless the first rules count."""
+    photos = list(make_field_photos(mnist_test.images, mnist_test.labels, 11, seed=701, scene="cell",
+                                    digits_per_photo=(1, 4)))
+    photo = photos[10]
+    assert photo.text == "6"
+    assert read_digits(photo.image, classifier).text == "6"
+
+
 def test_a_thick_pen_in_a_tight_crop_keeps_its_loops(mnist_test, classifier):
     """In a crop of just the digit, a marker's loop is wider than a quarter of the frame: a paper
     estimate that narrow takes the loop for paper and leaves a stem (a 6 read as 1)."""
