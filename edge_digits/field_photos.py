@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from edge_digits.edge.preprocess import stroke_width
 from edge_digits.labelled import NOT_A_DIGIT
 from edge_digits.photos import (
     Photo,
@@ -109,6 +110,33 @@ def _restyle(digit: np.ndarray, label: int, rng: np.random.Generator) -> np.ndar
     return out
 
 
+def _ink_height(digit: np.ndarray) -> int:
+    ys = np.nonzero((digit > 30).any(1))[0]
+    return int(ys[-1] - ys[0] + 1) if len(ys) else 0
+
+
+def _with_tail(digit: np.ndarray, length: float) -> np.ndarray:
+    """The digit with its stem drawn on below it, `length` × its height: the long descender many
+    people give a 9, a 7 or a 4 (the loop or bar then sits in the top part of a tall digit)."""
+    ys, xs = np.nonzero(digit > 100)
+    if len(xs) == 0:
+        return digit
+    top, bottom = ys.min(), ys.max()
+    height = bottom - top + 1
+    # The stem's direction from the ink in the bottom third: mean x per row.
+    rows = [(y, xs[ys == y].mean()) for y in range(int(bottom - height // 3), int(bottom) + 1) if (ys == y).any()]
+    slope = float(np.polyfit([r[0] for r in rows], [r[1] for r in rows], 1)[0]) if len(rows) > 2 else 0.0
+    slope = float(np.clip(slope, -0.6, 0.6))
+    extra = int(round(length * height))
+    grow = int(abs(slope) * extra) + 2
+    out = cv2.copyMakeBorder(digit, 0, extra + 2, grow, grow, cv2.BORDER_CONSTANT, value=0)
+    x0 = float(xs[ys == bottom].mean()) + grow
+    width = max(1, int(round(stroke_width(digit) or 2.0)))
+    cv2.line(out, (int(round(x0)), int(bottom)), (int(round(x0 + slope * extra)), int(bottom) + extra), 255, width,
+             cv2.LINE_AA)
+    return out
+
+
 def _pen_alpha(digit: np.ndarray, height: int, pen: float | None, rng: np.random.Generator) -> np.ndarray:
     """The digit drawn `height` px tall; with `pen` (stroke width as a share of the height) the
     stroke is re-drawn along its skeleton at that width, else MNIST's own stroke is scaled up."""
@@ -142,6 +170,10 @@ def _digit_alpha(digit: np.ndarray, label: int, height: int, pen: float | None, 
         d = _restyle(d, label, rng)
     if rng.random() < 0.6:
         d = _elastic(d, rng, alpha=rng.uniform(1.0, 2.5), sigma=rng.uniform(3.0, 4.5))
+    if styles and label in (4, 7, 9) and rng.random() < 0.4:
+        before = _ink_height(d)
+        d = _with_tail(d, rng.uniform(0.4, 0.9))
+        height = int(round(height * _ink_height(d) / max(1, before)))
     alpha = _pen_alpha(d, height, pen, rng)
     h, w = alpha.shape
     angle = np.deg2rad(rng.uniform(-8, 8))
@@ -253,7 +285,7 @@ def field_photo(digits: list[np.ndarray], labels: list[int], rng: np.random.Gene
     styles = has("styles", 0.3)
     slant = rng.uniform(-0.35, 0.35) if rng.random() < 0.5 else 0.0
     alphas = [_digit_alpha(d, int(lab), int(digit_h), pen, slant, rng, styles) for d, lab in zip(digits, labels)]
-    if styles and any(int(lab) in (1, 7) for lab in labels):
+    if styles and any(int(lab) in (1, 4, 7, 9) for lab in labels):
         scenes.append("styles")
     pen_px = (pen or 0.12) * digit_h
 
