@@ -15,7 +15,7 @@ import numpy as np
 from edge_digits.atomic import atomic_path
 from edge_digits.errors import BadInput
 
-from .preprocess import DigitCrop, locate_digits, split_digit, stroke_width
+from .preprocess import DigitCrop, locate_digits, normalise_digit, split_digit, stroke_width
 from .runtime import Classifier
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
@@ -30,6 +30,7 @@ NARROW, CLOSE = 0.4, 0.05  # two narrow crops this close (in digit heights) may 
 DOUBT_SPLIT, DOUBT_PAIR, DOUBT_UNREAD = 0.85, 0.5, 0.5  # confidence caps for guessed segmentations
 WIDE = 1.35  # a crop left whole though this many times wider than tall may hold touching digits (MNIST: 1.5% are)
 SHORT_ONE, THIN_ONE = 0.6, 0.5  # a 1 under this share of the row's median height, or pen width, is doubtful
+TALL_ONE, TAIL_CUT = 1.35, 1.1  # a 1 this many times the row's height is read again cut to TAIL_CUT × it (a tail)
 NO_DIGIT = 0.45  # a crop whose likeliest digit scores less is no digit (a currency sign, a mark)
 VARIANT_ANGLE = 8.0  # degrees: the tilt of the variants a confident reading must survive
 
@@ -87,6 +88,8 @@ def read_digits(frame: np.ndarray, classifier: Classifier, source: str = "",
     crops, probs, split, doubt = _drop_not_digits(crops, probs, split, rivalled)
     if not crops:
         return reading
+    crops, probs, tailed = _without_tails(crops, probs, classifier)
+    doubt[tailed] = np.minimum(doubt[tailed], DOUBT_SPLIT)
     reading.crops = crops
     labels = [int(p.argmax()) for p in probs]
     confidences = agreement(np.stack([c.image for c in crops]), np.asarray(labels), np.stack(probs), classifier)
@@ -214,6 +217,37 @@ def segmentation_doubt(crops: list[DigitCrop], split: list[bool]) -> np.ndarray:
             if narrow and gap < CLOSE * tall and not (split[i] and split[i + 1]):
                 caps[i] = caps[i + 1] = min(caps[i], caps[i + 1], DOUBT_PAIR)
     return caps
+
+
+def _without_tails(crops: list[DigitCrop], probs: list[np.ndarray], classifier: Classifier,
+                   ) -> tuple[list[DigitCrop], list[np.ndarray], list[int]]:
+    """A 9, 7 or 4 with a long tail, shrunk into MNIST's 20×20 box, keeps a loop or a bar too
+    small to see and reads as a 1. A 1 much taller than the row's other digits is read again with
+    its tail cut to about the row's height; a different digit read at 0.9 or more is kept
+    instead. Where the cut reads as another digit at all, either reading is a guess: also
+    returns which crops those are."""
+    labels = [int(p.argmax()) for p in probs]
+    if len(crops) < 2 or 1 not in labels:
+        return crops, probs, []
+    heights = np.array([c.box[3] for c in crops], float)
+    which, cut = [], []
+    for i, crop in enumerate(crops):
+        row = float(np.median(np.delete(heights, i)))
+        if labels[i] == 1 and heights[i] > TALL_ONE * row and crop.ink is not None:
+            keep = max(1, int(round(crop.ink.shape[0] * TAIL_CUT * row / heights[i])))
+            which.append(i)
+            cut.append(DigitCrop(normalise_digit(crop.ink[:keep]), (*crop.box[:3], max(1, round(TAIL_CUT * row))),
+                                 crop.ink[:keep]))
+    if not which:
+        return crops, probs, []
+    p = classifier.probabilities(np.stack([c.image for c in cut]))
+    crops, probs, rivalled = list(crops), list(probs), []
+    for i, c, q in zip(which, cut, p):
+        if int(q.argmax()) != 1 and float(q.max()) >= 0.5:
+            rivalled.append(i)
+            if float(q.max()) >= 0.9:
+                crops[i], probs[i] = c, q
+    return crops, probs, rivalled
 
 
 def one_doubt(crops: list[DigitCrop], labels: list[int]) -> np.ndarray:

@@ -27,6 +27,7 @@ from edge_digits.edge.runtime import Classifier
 from edge_digits.field_photos import (
     NOT_A_DIGIT,
     SCENES,
+    _with_tail,
     field_photo,
     glued_pairs,
     labelled_crops,
@@ -167,6 +168,25 @@ def test_rules_found_once_stay_rules_when_the_threshold_is_chosen_again(mnist_te
     photo = photos[10]
     assert photo.text == "6"
     assert read_digits(photo.image, classifier).text == "6"
+
+
+def test_a_nine_with_a_long_tail_is_not_read_as_a_one(mnist_test, classifier):
+    """Squeezed into MNIST's 20×20 box, a 9 twice the row's height keeps a loop too small to see;
+    read again with its tail cut to the row's height, it is a 9."""
+    three = mnist_test.images[np.nonzero(mnist_test.labels == 3)[0][0]]
+    texts = []
+    for k in range(12):
+        nine = _with_tail(mnist_test.images[np.nonzero(mnist_test.labels == 9)[0][k]], 1.2)
+        page = np.full((300, 500), 235, np.uint8)
+        for digit, x, height in ((three, 100, 60), (nine, 190, 132), (three, 280, 60)):
+            ys, xs = np.nonzero(digit > 30)
+            digit = digit[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1]
+            big = cv2.resize(digit, (max(1, round(digit.shape[1] * height / digit.shape[0])), height),
+                             interpolation=cv2.INTER_CUBIC)
+            region = page[60: 60 + height, x: x + big.shape[1]]
+            region[:] = np.minimum(region, 255 - big)
+        texts.append(read_digits(cv2.GaussianBlur(page, (0, 0), 0.7), classifier).text)
+    assert texts.count("393") >= 10 and "313" not in texts, texts  # 4 of 12 read "313" before
 
 
 def test_a_thick_pen_in_a_tight_crop_keeps_its_loops(mnist_test, classifier):
