@@ -6,8 +6,9 @@ This one draws the failure classes seen on real photos and scans (design.md, "Re
 pictures"): thin pens on large digits, ruled and squared paper, underlines and boxes that
 touch the digits, touching digits, tight crops, a table's cell cropped with its rules running
 out of the picture, patterned backgrounds, show-through, coloured ink and pencil, punctuation
-and currency signs beside numbers, scanner margins, low resolution, and digit styles MNIST lacks (a 1 with a flag, a crossed 7), with MNIST
-digits varied by elastic distortion, slant and pen width.
+and currency signs beside numbers, scanner margins, low resolution, and digit styles MNIST
+lacks (a 1 with a flag, a crossed 7, a long descender on a 4, 7 or 9), with MNIST digits
+varied by elastic distortion, slant and pen width.
 
 Each photo draws a random mix of these; `scene=` forces one class (for tests). Every random
 choice comes from the seed. Develop on some seeds, report on others.
