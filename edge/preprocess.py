@@ -62,7 +62,8 @@ TIGHT_SIDE = 300  # a working frame shorter than this is a tight crop: its digit
 TIGHT_KERNEL = 0.5  # ... the paper is estimated with a kernel this share of it (elsewhere 0.25), wider than a marker's filled loop
 BOX_MIN = 12  # pixels (half resolution): a box around a digit is at least this wide and tall ...
 BOX_COVER = 0.9  # ... has ink along this share of each of its four sides ...
-BOX_FILL = 0.65  # ... and fills at most this share of its bounding box (sides, and the digits touching them)
+BOX_FILL = 0.65  # ... and fills at most this share of its bounding box (sides, and the digits touching them) ...
+BOX_INSIDE = 0.02  # ... with ink on at least this share of what it encloses
 UNDERLINE_BAND = 0.75  # an underline is a straight run in the bottom quarter of a piece ...
 UNDERLINE_REACH = 0.05  # ... reaching past the ink above it on both sides by this share of that ink's height
 SOFT_EDGE = 0.4  # ink just outside a piece at this share of its core's: a shadow's soft edge, not a pen's
@@ -355,7 +356,8 @@ def _box_sides(labelled: tuple[int, np.ndarray, np.ndarray]) -> np.ndarray:
     """The sides of boxes drawn around digits (a form's field, an amount box), as a mask.
 
     A box is a component whose bounding box is lined on all four sides: ink along at least
-    BOX_COVER of each side. A digit is not (even a 0 leaves its corners empty). Only the side
+    BOX_COVER of each side, with ink inside. A digit is not (even a 0 leaves its corners empty,
+    and a square 0 has nothing in it). Only the side
     itself goes, as thick as it typically is from the outside in: a digit touching the box
     from inside keeps its strokes.
     """
@@ -377,6 +379,12 @@ def _box_sides(labelled: tuple[int, np.ndarray, np.ndarray]) -> np.ndarray:
         sides[:, -dx:] |= _outer_strip(own[:, -dx:][:, ::-1])[:, ::-1]
         sides[:dy] |= _outer_strip(own[:dy].T).T
         sides[-dy:] |= _outer_strip(own[-dy:][::-1].T).T[::-1]
+        # What it encloses, a side's thickness twice over from its edge: a thick square 0 holds nothing.
+        t = 2 * int(np.ceil(max(sides[:, :dx].sum() / bh, sides[:, -dx:].sum() / bh,
+                                sides[:dy].sum() / bw, sides[-dy:].sum() / bw))) + 1
+        inside = labels[by + t: by + bh - t, bx + t: bx + bw - t]
+        if np.count_nonzero(inside) < BOX_INSIDE * bw * bh:
+            continue  # nothing in it: a square 0, or an empty field
         out[by: by + bh, bx: bx + bw] |= sides
     return out
 

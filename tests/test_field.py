@@ -189,6 +189,21 @@ def test_a_nine_with_a_long_tail_is_not_read_as_a_one(mnist_test, classifier):
     assert texts.count("393") >= 10 and "313" not in texts, texts  # 4 of 12 read "313" before
 
 
+@pytest.mark.parametrize("corner, pen", [(3, 4), (3, 8), (8, 8)])
+def test_a_square_zero_is_a_digit_not_a_box(classifier, corner, pen):
+    """Lined on all four sides like a box, but with nothing in it."""
+    page = np.full((300, 400), 235, np.uint8)
+    x0, y0, x1, y1 = 150, 80, 210, 180
+    cv2.line(page, (x0 + corner, y0), (x1 - corner, y0), 30, pen)
+    cv2.line(page, (x0 + corner, y1), (x1 - corner, y1), 30, pen)
+    cv2.line(page, (x0, y0 + corner), (x0, y1 - corner), 30, pen)
+    cv2.line(page, (x1, y0 + corner), (x1, y1 - corner), 30, pen)
+    for cx, cy, angle in ((x0 + corner, y0 + corner, 180), (x1 - corner, y0 + corner, 270),
+                          (x1 - corner, y1 - corner, 0), (x0 + corner, y1 - corner, 90)):
+        cv2.ellipse(page, (cx, cy), (corner, corner), angle, 0, 90, 30, pen)
+    assert read_digits(cv2.GaussianBlur(page, (0, 0), 0.8), classifier).text == "0"
+
+
 def test_a_thick_pen_in_a_tight_crop_keeps_its_loops(mnist_test, classifier):
     """In a crop of just the digit, a marker's loop is wider than a quarter of the frame: a paper
     estimate that narrow takes the loop for paper and leaves a stem (a 6 read as 1)."""
