@@ -656,8 +656,12 @@ def _without_underline(piece: _Piece) -> _Piece | None:
     can look the same, so the reader keeps whichever of the two the model reads more surely."""
     own = piece.own
     h, w = own.shape
-    if h < BOX_MIN or w < BOX_MIN or own[int(UNDERLINE_BAND * h):].sum(1).max() < h // 2:
-        return None  # no row of the bottom band holds ink enough for a run that long
+    if h < BOX_MIN or w < BOX_MIN:
+        return None
+    band = int(UNDERLINE_BAND * h)
+    upper, lower = np.nonzero(own[: band - 1].any(0))[0], np.nonzero(own[band:].any(0))[0]
+    if len(upper) == 0 or len(lower) == 0 or lower[0] > upper[0] - 2 or lower[-1] < upper[-1] + 2:
+        return None  # the bottom band does not reach past the digit on both sides
     run = _runs(own, max(4, h // 2), True)
     run[: int(UNDERLINE_BAND * h)] = 0
     if not run.any():
