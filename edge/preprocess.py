@@ -412,7 +412,10 @@ def _outer_strip(band: np.ndarray) -> np.ndarray:
 
 
 def _has_run(mask: np.ndarray, length: int, horizontal: bool) -> bool:
-    """Is there a straight run at least `length` px long? (An erosion: half an opening's cost.)"""
+    """Is there a straight run at least `length` px long? (An erosion: half an opening's cost; none
+    at all where no row, or column, holds that many pixels.)"""
+    if mask.sum(axis=1 if horizontal else 0, dtype=np.int32).max(initial=0) < length:
+        return False
     return bool(cv2.erode(mask, _line_kernel(length, horizontal)).any())
 
 
@@ -553,7 +556,8 @@ def _pieces(labels: np.ndarray, stats: np.ndarray) -> list[_Piece]:
     """Group the components into digits, each with its own mask and ink strength."""
     pieces = []
     for ids, (x, y, w, h) in _group(stats):
-        own = np.isin(labels[y:y + h, x:x + w], ids).astype(np.uint8)
+        box = labels[y:y + h, x:x + w]
+        own = (box == ids[0] if len(ids) == 1 else np.isin(box, ids)).astype(np.uint8)
         pieces.append(_Piece((x, y, w, h), own))
     return pieces
 
