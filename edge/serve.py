@@ -33,6 +33,7 @@ MAX_VIEWERS = 8  # open /stream.mjpg and /api/events connections; the 9th gets 5
 JPEG_QUALITY = 80
 STREAM_FPS = 15  # the most /stream.mjpg sends a viewer: JPEG encoding is the viewer's real cost
 WRITE_TIMEOUT_S = 10  # a viewer that accepts nothing for this long is disconnected
+STOP_WAIT_S = 5  # at stop, how long the viewers' threads get to finish (their sockets are shut down first)
 DEFAULT_HOST = "127.0.0.1"
 
 
@@ -269,7 +270,7 @@ class PreviewServer(LocalServer):
         self.hub = FrameHub()
         self.slots = threading.BoundedSemaphore(MAX_VIEWERS)
         self._lock = threading.Lock()
-        self._viewers: set[socket.socket] = set()
+        self._viewers: dict[socket.socket, threading.Thread] = {}
         super().__init__(host, port, token, _Handler, "preview")
 
     def publish(self, frame: np.ndarray, record: dict) -> None:
@@ -280,16 +281,26 @@ class PreviewServer(LocalServer):
             return len(self._viewers)
 
     def track(self, connection: socket.socket, add: bool) -> None:
+        """Called by a viewer's own thread as it starts and ends."""
         with self._lock:
-            (self._viewers.add if add else self._viewers.discard)(connection)
+            if add:
+                self._viewers[connection] = threading.current_thread()
+            else:
+                self._viewers.pop(connection, None)
 
     def stop(self) -> None:
-        """End every viewer (a stalled one too), stop serving and close the listening socket."""
+        """End every viewer (a stalled one too) and wait for its thread, stop serving and close the
+        listening socket. A viewer thread still inside OpenCV (a JPEG encode) while the process
+        exits would be torn down with it: C++ aborts ("terminate called without an active exception")."""
         self.hub.close()
         with self._lock:
-            for connection in self._viewers:
-                try:
-                    connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            viewers = list(self._viewers.items())
+        for connection, _thread in viewers:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        deadline = time.monotonic() + STOP_WAIT_S
+        for _connection, thread in viewers:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         super().stop()

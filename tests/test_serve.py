@@ -186,6 +186,35 @@ def test_stalled_viewer_does_not_hold_up_capture(tmp_path, live_photos):
     assert [json.loads(line)["frame"] for line in capture.stdout] == list(range(120))
 
 
+def test_stop_waits_for_every_viewer_thread():
+    """A viewer thread still inside OpenCV's JPEG encoder when the process exits aborts it
+    ("terminate called without an active exception", exit -6): stop() ends and joins them all."""
+    import threading
+
+    from edge_digits.edge.serve import PreviewServer
+
+    preview = PreviewServer("127.0.0.1", 0).start()
+    reader = get(preview.port, "/stream.mjpg")
+    drain = threading.Thread(target=lambda: [None for _ in iter(lambda: reader.read(65536), b"")], daemon=True)
+    drain.start()  # a viewer that keeps reading
+    try:
+        frame = np.full((480, 640, 3), 128, np.uint8)
+        for i in range(100):
+            preview.publish(frame, {"frame": i})
+            time.sleep(0.01)
+        assert preview.viewer_count() == 1
+        threads = [t for t in threading.enumerate() if "process_request" in t.name]  # the handler's thread
+        # A frame whose JPEG takes a while: the viewer's thread is encoding it as capture stops.
+        noise = np.random.default_rng(0).integers(0, 256, (6000, 8000, 3), dtype=np.uint8)  # 0.25 s to encode
+        preview.publish(noise, {"frame": 100})
+        time.sleep(0.08)  # past the viewer's frame interval: it is encoding now
+        preview.stop()
+        assert threads and not [t.name for t in threads if t.is_alive()]
+    finally:
+        preview.stop()
+        reader.close()
+
+
 @pytest.mark.parametrize("signum, reason", [(signal.SIGTERM, "SIGTERM"), (signal.SIGINT, "Ctrl-C")])
 def test_signal_stops_server_and_frees_the_port(video, signum, reason):
     with CaptureProcess("--source", video, "--realtime", "--headless", "--json", "--serve", "127.0.0.1:0") as capture:
