@@ -667,7 +667,7 @@ def _without_underline(piece: _Piece) -> _Piece | None:
     if len(upper) == 0 or len(lower) == 0 or lower[0] > upper[0] - 2 or lower[-1] < upper[-1] + 2:
         return None  # the bottom band does not reach past the digit on both sides
     run = _runs(own, max(4, h // 2), True)
-    run[: int(UNDERLINE_BAND * h)] = 0
+    run[:band] = 0
     if not run.any():
         return None
     top = int(np.nonzero(run.any(1))[0][0])

@@ -232,7 +232,7 @@ def _without_tails(crops: list[DigitCrop], probs: list[np.ndarray], classifier: 
     heights = np.array([c.box[3] for c in crops], float)
     which, cut = [], []
     for i, crop in enumerate(crops):
-        row = float(np.median(np.delete(heights, i)))
+        row = _median_of_others(heights, i)
         if labels[i] == 1 and heights[i] > TALL_ONE * row and crop.ink is not None:
             keep = max(1, int(round(crop.ink.shape[0] * TAIL_CUT * row / heights[i])))
             which.append(i)
@@ -260,12 +260,16 @@ def one_doubt(crops: list[DigitCrop], labels: list[int]) -> np.ndarray:
     heights = np.array([c.box[3] for c in crops], float)
     pens = np.array([_pen_width(c) for c in crops])
     for i, label in enumerate(labels):
-        others = np.delete(np.arange(len(crops)), i)
-        short = heights[i] < SHORT_ONE * float(np.median(heights[others]))
-        thin = pens[i] < THIN_ONE * float(np.median(pens[others]))
+        short = heights[i] < SHORT_ONE * _median_of_others(heights, i)
+        thin = pens[i] < THIN_ONE * _median_of_others(pens, i)
         if label == 1 and (short or thin):
             caps[i] = DOUBT_PAIR
     return caps
+
+
+def _median_of_others(values: np.ndarray, i: int) -> float:
+    """The row's typical value, leaving crop i out (what a 1 is compared with)."""
+    return float(np.median(np.delete(values, i)))
 
 
 def _pen_width(crop: DigitCrop) -> float:
