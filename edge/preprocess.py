@@ -66,6 +66,7 @@ BOX_FILL = 0.65  # ... and fills at most this share of its bounding box (sides, 
 BOX_INSIDE = 0.02  # ... with ink on at least this share of what it encloses
 UNDERLINE_BAND = 0.75  # an underline is a straight run in the bottom quarter of a piece ...
 UNDERLINE_REACH = 0.05  # ... reaching past the ink above it on both sides by this share of that ink's height
+UNDERLINE_BELOW = 0.03  # ... with no more than this share of what is left below it (else it is the digit's base)
 SOFT_EDGE = 0.4  # ink just outside a piece at this share of its core's: a shadow's soft edge, not a pen's
 
 
@@ -657,7 +658,8 @@ def _plausible(pieces: list[_Piece], shape: tuple[int, int]) -> tuple[list[_Piec
 def _without_underline(piece: _Piece) -> _Piece | None:
     """The piece without a straight run along its bottom that reaches past the ink above it on
     both sides: an underline too short to be a line by its length alone. A 2's or a 3's base
-    can look the same, so the reader keeps whichever of the two the model reads more surely."""
+    can look the same, so the reader keeps whichever of the two the model reads more surely. A
+    digit stands on its underline: where strokes go on below the run, it is the digit's own base."""
     own = piece.own
     h, w = own.shape
     if h < BOX_MIN or w < BOX_MIN:
@@ -679,6 +681,9 @@ def _without_underline(piece: _Piece) -> _Piece | None:
     if not (line_x[0] < xs.min() - reach and line_x[-1] > xs.max() + reach):
         return None
     rest = own & ~cv2.dilate(run, np.ones((3, 3), np.uint8))
+    bottom = int(np.nonzero(run.any(1))[0][-1])
+    if rest[bottom + 2:].sum() > UNDERLINE_BELOW * rest.sum():
+        return None  # a 2 whose loop or tail crosses below its base
     ys, xs = np.nonzero(rest)
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
     x, y = piece.box[:2]

@@ -159,6 +159,35 @@ def test_a_short_underline_under_one_digit_is_not_its_base(mnist_test, classifie
     assert not confidently_wrong
 
 
+def test_a_base_with_strokes_below_it_is_the_digits_own():
+    """A 2 whose base runs past its diagonal on both sides looks like a digit on an underline;
+    its loop crossing below the base says the run is its own. Without its base it reads as a 1."""
+    def page_with_two(tail: bool) -> np.ndarray:
+        page = _page()
+        cv2.polylines(page, [np.array([(270, 170), (300, 150), (330, 165), (330, 190), (285, 240)])], False,
+                      (30, 30, 30), 7)
+        cv2.line(page, (260, 242), (350, 238), (30, 30, 30), 7)  # the base, past the diagonal both ways
+        if tail:
+            cv2.line(page, (285, 240), (270, 262), (30, 30, 30), 7)  # the loop's stroke under it
+        return cv2.GaussianBlur(page, (0, 0), 0.8)
+
+    (two,) = locate_digits(page_with_two(tail=True)).crops
+    assert two.unlined is None
+    (on_a_line,) = locate_digits(page_with_two(tail=False)).crops
+    assert on_a_line.unlined is not None, "without strokes below, it may still be a digit on a line"
+
+
+def test_a_lone_crop_is_read_however_unsure():
+    """Alone in a picture, a digit the model is unsure of is likelier than a mark: it is kept,
+    with its low confidence; beside other digits, the same crop is left out."""
+    sure, flat = np.eye(10)[3], np.full(10, 0.1)
+    crops = [DigitCrop(np.zeros((28, 28), np.uint8), (40 * i, 0, 30, 40)) for i in range(2)]
+    kept, probs, _, doubt = _drop_not_digits(crops[:1], [flat], [False], [False])
+    assert len(kept) == 1 and probs[0] is flat
+    kept, _, _, _ = _drop_not_digits(crops, [flat, sure], [False] * 2, [False] * 2)
+    assert len(kept) == 1 and kept[0] is crops[1]
+
+
 def test_rules_found_once_stay_rules_when_the_threshold_is_chosen_again(mnist_test, classifier):
     """A cell of a table's first row, cropped: its rules are found, a stub beside them is junk, and
     the threshold chosen again without the junk loses the faint rows' rules. The columns' rules,
