@@ -181,9 +181,11 @@ def _drop_not_digits(crops: list[DigitCrop], probs: list[np.ndarray], split: lis
     """Leave out crops the model gives no digit more than NO_DIGIT to (a currency sign, a mark: the
     release model is trained to answer those with a flat output). Their neighbours keep at most
     the left-out crop's top probability as confidence: had it been a digit after all, the reading
-    would be wrong, so it is never more confident than it was with the crop read as a digit."""
+    would be wrong, so it is never more confident than it was with the crop read as a digit.
+    A frame's only crop is kept, with its low confidence: alone in a picture, a digit the model
+    is unsure of is far likelier than a mark."""
     top = [float(p.max()) for p in probs]
-    keep = [i for i, t in enumerate(top) if t >= NO_DIGIT]
+    keep = [i for i, t in enumerate(top) if t >= NO_DIGIT or len(top) == 1]
     # A crop left whole that reads as confidently as several digits: either reading is a guess.
     doubt = np.array([DOUBT_SPLIT if rivalled[i] else 1.0 for i in keep])
     for i, t in enumerate(top):
