@@ -24,7 +24,7 @@ SPLIT_WIDTH = 0.6  # a crop is tried as k touching digits once it is k × this m
 MAX_PARTS = 3  # ... for k up to this
 RIVAL_WIDTH = 1.0  # a crop left whole but this many heights wide is also tried as two digits (its best ...
 RIVAL_CUTS, RIVAL = 2, 0.99  # ... cuts): if every piece then scores this much, the whole is doubtful
-SPLIT_MARGIN = 0.1  # a split must beat the whole crop's mean log-confidence by this much
+SPLIT_MARGIN = 0.1  # a split must beat the whole crop's mean log-confidence by this much ...
 BALANCE = 0.01  # the weight of unequal piece widths when ranking cuts
 NARROW, CLOSE = 0.4, 0.05  # two narrow crops this close (in digit heights) may be one digit in two pieces
 DOUBT_SPLIT, DOUBT_PAIR, DOUBT_UNREAD = 0.85, 0.5, 0.5  # confidence caps for guessed segmentations
@@ -32,6 +32,7 @@ WIDE = 1.35  # a crop left whole though this many times wider than tall may hold
 SHORT_ONE, THIN_ONE = 0.6, 0.5  # a 1 under this share of the row's median height, or pen width, is doubtful
 TALL_ONE, TAIL_CUT = 1.35, 1.1  # a 1 this many times the row's height is read again cut to TAIL_CUT × it (a tail)
 NO_DIGIT = 0.45  # a crop whose likeliest digit scores less is no digit (a currency sign, a mark)
+STEADY_MARGIN, STEADY_PIECE = 0.3, 0.5  # ... or its pieces' agreement beats the whole's by this much, each at least this
 VARIANT_ANGLE = 8.0  # degrees: the tilt of the variants a confident reading must survive
 
 
@@ -119,7 +120,7 @@ def _without_underlines(crops: list[DigitCrop], probs: list[np.ndarray], classif
     images = np.stack([crops[i].image for i in which] + [crops[i].unlined.image for i in which])
     p = classifier.probabilities(images)
     labels = p.argmax(1)
-    sure = np.log(np.maximum(agreement(images, labels, p, classifier), 1e-6))
+    sure = _log_agreement(images, p, classifier)
     doubtful = []
     for k, i in enumerate(which):
         whole, unlined = k, len(which) + k
@@ -133,7 +134,8 @@ def _without_underlines(crops: list[DigitCrop], probs: list[np.ndarray], classif
 def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray], classifier: Classifier,
                     ) -> tuple[list[DigitCrop], list[np.ndarray], list[bool], list[bool]]:
     """Segmentation by recognition: a crop wide enough to hold touching digits is cut where the
-    classifier is surest of every piece, if it is surer of them than of the whole. Also says
+    classifier is surest of every piece, if it is surer of them than of the whole, or if they
+    keep their readings under the variants clearly better than the whole does. Also says
     which of the returned crops came from a cut, and which were left whole though a cut reads
     them as several sure digits too (rivalled: the model reads glued digits as one, surely)."""
     out_crops: list[DigitCrop] = []
@@ -162,7 +164,8 @@ def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray], classifier:
             if rank > best_rank:
                 best, best_rank = (pieces, piece_probs), rank
         if best is not None and _certainty(best[1]) < _certainty([p]) + SPLIT_MARGIN:
-            best = None
+            if not _split_steadier(crop, p, best[0], best[1], classifier):
+                best = None
         if best is None:
             out_crops.append(crop)
             out_probs.append(p)
@@ -174,6 +177,16 @@ def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray], classifier:
             split.extend([True] * len(best[0]))
             rivalled.extend([False] * len(best[0]))
     return out_crops, out_probs, split, rivalled
+
+
+def _split_steadier(crop: DigitCrop, p: np.ndarray, pieces: list[DigitCrop], piece_probs: list[np.ndarray],
+                    classifier: Classifier) -> bool:
+    """Whether the pieces of a cut survive tilting and a bolder pen clearly better than the whole
+    crop does. The model often reads two glued digits as one about as surely as it reads the
+    pieces; that one digit is a guess that wobbles under the variants, the pieces do not."""
+    sure = _log_agreement(np.stack([crop.image] + [c.image for c in pieces]), np.stack([p] + list(piece_probs)),
+                          classifier)
+    return float(sure[1:].mean()) >= float(sure[0]) + STEADY_MARGIN and float(sure[1:].min()) >= np.log(STEADY_PIECE)
 
 
 def _drop_not_digits(crops: list[DigitCrop], probs: list[np.ndarray], split: list[bool], rivalled: list[bool],
@@ -302,6 +315,11 @@ def agreement(images: np.ndarray, labels: np.ndarray, probs: np.ndarray, classif
     flat = classifier.probabilities(views.reshape(-1, 28, 28)).reshape(len(views), len(images), -1)
     rows = np.arange(len(images))
     return np.minimum(probs[rows, labels], flat[:, rows, labels].min(axis=0))
+
+
+def _log_agreement(images: np.ndarray, probs: np.ndarray, classifier: Classifier) -> np.ndarray:
+    """Log of each input's agreement confidence in its likeliest digit: how surely it is read."""
+    return np.log(np.maximum(agreement(images, probs.argmax(1), probs, classifier), 1e-6))
 
 
 def _certainty(probs: list[np.ndarray]) -> float:

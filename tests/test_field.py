@@ -159,6 +159,18 @@ def test_a_short_underline_under_one_digit_is_not_its_base(mnist_test, classifie
     assert not confidently_wrong
 
 
+def test_glued_digits_are_cut_where_the_pieces_read_more_steadily_than_the_whole(mnist_test, classifier):
+    """The model reads "99" or "02" glued together as one digit nearly as surely as the pieces of a
+    cut; only the one digit wobbles when tilted or inked more boldly. None of these six read
+    exactly before the cut was judged by agreement too."""
+    wanted = {7: "894", 17: "284", 55: "9916", 115: "99", 141: "02", 143: "0786"}
+    photos = list(make_field_photos(mnist_test.images, mnist_test.labels, max(wanted) + 1, seed=701, scene="touching",
+                                    digits_per_photo=(1, 4)))
+    texts = {i: read_digits(photos[i].image, classifier).text for i in wanted}
+    assert {i: photos[i].text for i in wanted} == wanted
+    assert sum(texts[i] == wanted[i] for i in wanted) >= 5, texts
+
+
 def test_a_base_with_strokes_below_it_is_the_digits_own():
     """A 2 whose base runs past its diagonal on both sides looks like a digit on an underline;
     its loop crossing below the base says the run is its own. Without its base it reads as a 1."""
