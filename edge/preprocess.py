@@ -67,6 +67,7 @@ BOX_INSIDE = 0.02  # ... with ink on at least this share of what it encloses
 UNDERLINE_BAND = 0.75  # an underline is a straight run in the bottom quarter of a piece ...
 UNDERLINE_REACH = 0.05  # ... reaching past the ink above it on both sides by this share of that ink's height
 UNDERLINE_BELOW = 0.03  # ... with no more than this share of what is left below it (else it is the digit's base)
+ON_LINE_SPAN = 0.5  # a digit stands on a line taken out when the line runs under this share of its width
 SOFT_EDGE = 0.4  # ink just outside a piece at this share of its core's: a shadow's soft edge, not a pen's
 
 
@@ -78,6 +79,7 @@ class DigitCrop:
     box: tuple[int, int, int, int]  # x, y, w, h in the original frame's pixel coordinates
     ink: np.ndarray | None = None  # the digit's grey ink inside `box` (working resolution), for splitting
     unlined: DigitCrop | None = None  # the same digit without the line along its bottom, when it may be an underline
+    on_line: bool = False  # it stands on a line that was taken out (a 2's base there went with it)
 
 
 # --------------------------------------------------------------------------- input
@@ -690,6 +692,15 @@ def _without_underline(piece: _Piece) -> _Piece | None:
     return _Piece((x + x0, y + y0, x1 - x0, y1 - y0), rest[y0:y1, x0:x1], piece.strength)
 
 
+def _stands_on(lines: np.ndarray, piece: _Piece) -> bool:
+    """Whether a line that was taken out runs along the piece's bottom, under most of its width."""
+    if not lines.any():
+        return False
+    x, y, w, h = piece.box
+    band = lines[y + h - 2: y + h + 3, x: x + w]
+    return band.size > 0 and band.any(axis=0).mean() >= ON_LINE_SPAN
+
+
 def _crop(ink: np.ndarray, piece: _Piece,
           threshold: float) -> tuple[np.ndarray, tuple[int, int, int, int], np.ndarray]:
     """The digit's full-resolution grey-level ink (others masked out, stroke core at 255) and box.
@@ -854,7 +865,7 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
 
     for piece in sorted(kept, key=lambda p: p.box[0]):
         image, box, inside = _crop(raw, piece, threshold)
-        crop = DigitCrop(normalise_digit(image), in_frame(*box), inside)
+        crop = DigitCrop(normalise_digit(image), in_frame(*box), inside, on_line=_stands_on(lines, piece))
         unlined = _without_underline(piece)
         if unlined is not None:
             image, box, inside = _crop(raw, unlined, threshold)

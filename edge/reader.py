@@ -96,6 +96,7 @@ def read_digits(frame: np.ndarray, classifier: Classifier, source: str = "",
     confidences = agreement(np.stack([c.image for c in crops]), np.asarray(labels), np.stack(probs), classifier)
     confidences = np.minimum(confidences, np.minimum(segmentation_doubt(crops, split), doubt))
     confidences = np.minimum(confidences, one_doubt(crops, labels))
+    confidences = np.minimum(confidences, line_doubt(crops, labels))
     if found.unread:
         # Ink as tall and dark as the digits was left unread: the text may miss digits.
         confidences = np.minimum(confidences, DOUBT_UNREAD)
@@ -263,6 +264,12 @@ def _without_tails(crops: list[DigitCrop], probs: list[np.ndarray], classifier: 
             if float(q.max()) >= 0.9:
                 crops[i], probs[i] = c, q
     return crops, probs, rivalled
+
+
+def line_doubt(crops: list[DigitCrop], labels: list[int]) -> np.ndarray:
+    """The most a 7's confidence can be when it stands on a line that was taken out: a 2 whose
+    base ran along the line lost it with the line, and reads as a 7 too."""
+    return np.array([DOUBT_SPLIT if crop.on_line and label == 7 else 1.0 for crop, label in zip(crops, labels)])
 
 
 def one_doubt(crops: list[DigitCrop], labels: list[int]) -> np.ndarray:

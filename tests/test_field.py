@@ -171,6 +171,21 @@ def test_glued_digits_are_cut_where_the_pieces_read_more_steadily_than_the_whole
     assert sum(texts[i] == wanted[i] for i in wanted) >= 5, texts
 
 
+def test_a_seven_standing_on_a_line_taken_out_is_doubted(classifier):
+    """A 2 whose base runs along a long underline loses its base with the line and reads as a
+    sure 7; a 7 standing on the line looks the same, so either reading is a guess."""
+    page = _page()
+    cv2.line(page, (60, 300), (580, 300), (30, 30, 30), 5)
+    for x0 in (150, 350):  # two 2s, their bases on the line
+        cv2.polylines(page, [np.array([(x0, 200), (x0 + 30, 180), (x0 + 60, 195), (x0 + 60, 225), (x0 + 5, 298),
+                                       (x0 + 75, 298)])], False, (30, 30, 30), 5)
+    cv2.polylines(page, [np.array([(470, 150), (530, 150), (495, 240)])], False, (30, 30, 30), 5)  # a 7 above it
+    page = cv2.GaussianBlur(page, (0, 0), 0.8)
+    assert [c.on_line for c in locate_digits(page).crops] == [True, True, False]
+    reading = read_digits(page, classifier)
+    assert all(d.label == 2 or d.confidence < 0.9 for d in reading.digits[:2]), reading.line()
+
+
 def test_a_base_with_strokes_below_it_is_the_digits_own():
     """A 2 whose base runs past its diagonal on both sides looks like a digit on an underline;
     its loop crossing below the base says the run is its own. Without its base it reads as a 1."""
