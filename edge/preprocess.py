@@ -266,7 +266,10 @@ def _components(mask: np.ndarray, labelled: tuple[int, np.ndarray, np.ndarray] |
     x, y, bw, bh, area = stats[:, 0], stats[:, 1], stats[:, 2], stats[:, 3], stats[:, 4]
     touches = (x == 0) | (y == 0) | (x + bw == w) | (y + bh == h)
     fill = area / np.maximum(1, bw * bh)
-    down_a_side = ((x == 0) | (x + bw == w)) & (bh >= BORDER_BAND_SPAN * h) & (bw < BORDER_BAND_DEPTH * w)
+    # A page edge or a margin runs the frame's whole height (or is solid); a stroke down a side that
+    # ends inside the frame is a 1 a tight crop cut into.
+    down_a_side = (((x == 0) | (x + bw == w)) & (bh >= BORDER_BAND_SPAN * h) & (bw < BORDER_BAND_DEPTH * w)
+                   & (((y == 0) & (y + bh == h)) | (fill > SOLID_FILL)))
     along_a_side = ((y == 0) | (y + bh == h)) & (bw >= BORDER_BAND_SPAN * w) & (bh < BORDER_BAND_DEPTH * h)
     solid = touches & (fill > SOLID_FILL) & (area > SOLID_BORDER_AREA * h * w)
     sliver = touches & (np.maximum(bw, bh) > SLIVER * np.minimum(bw, bh))  # a page edge's thin strip

@@ -186,6 +186,16 @@ def test_a_seven_standing_on_a_line_taken_out_is_doubted(classifier):
     assert all(d.label == 2 or d.confidence < 0.9 for d in reading.digits[:2]), reading.line()
 
 
+def test_a_digit_cut_by_a_tight_crops_side_is_not_a_page_edge(mnist_test, classifier):
+    """In a tight crop the last digit runs down the frame's side; a page edge or a margin runs the
+    side's whole height. Before, the digit was taken for one and the rest read surely: "356"."""
+    photos = list(make_field_photos(mnist_test.images, mnist_test.labels, 90, seed=701, scene="tight",
+                                    digits_per_photo=(1, 4)))
+    for i, text in ((37, "3562"), (89, "5036")):
+        assert photos[i].text == text
+        assert read_digits(photos[i].image, classifier).text == text
+
+
 def test_a_base_with_strokes_below_it_is_the_digits_own():
     """A 2 whose base runs past its diagonal on both sides looks like a digit on an underline;
     its loop crossing below the base says the run is its own. Without its base it reads as a 1."""
