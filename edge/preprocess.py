@@ -866,7 +866,7 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
     def in_frame(x: int, y: int, w: int, h: int) -> tuple[int, int, int, int]:
         return ox + int(x * sx), oy + int(y * sy), max(1, round(w * sx)), max(1, round(h * sy))
 
-    for piece in sorted(kept, key=lambda p: p.box[0]):
+    for piece in sorted(kept, key=lambda p: 2 * p.box[0] + p.box[2]):  # by centre: a 7's bar may reach over a 5
         image, box, inside = _crop(raw, piece, threshold)
         crop = DigitCrop(normalise_digit(image), in_frame(*box), inside, on_line=_stands_on(lines, piece))
         unlined = _without_underline(piece)

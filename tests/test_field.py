@@ -196,6 +196,16 @@ def test_a_digit_cut_by_a_tight_crops_side_is_not_a_page_edge(mnist_test, classi
         assert read_digits(photos[i].image, classifier).text == text
 
 
+def test_digits_are_read_in_the_order_of_their_centres(mnist_test, classifier):
+    """A 7 on its own underline spans a small 5 written before it; ordered by the left edges of
+    their boxes, "57" read as "75", both surely."""
+    photo = list(make_field_photos(mnist_test.images, mnist_test.labels, 428, seed=559))[427]
+    assert photo.text == "57"
+    boxes = [c.box for c in find_digits(photo.image)]
+    assert len(boxes) == 2 and boxes[0][0] > boxes[1][0], "the 5's box starts right of the 7's"
+    assert read_digits(photo.image, classifier).text == "57"
+
+
 def test_a_base_with_strokes_below_it_is_the_digits_own():
     """A 2 whose base runs past its diagonal on both sides looks like a digit on an underline;
     its loop crossing below the base says the run is its own. Without its base it reads as a 1."""
