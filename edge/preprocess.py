@@ -80,6 +80,7 @@ class DigitCrop:
     ink: np.ndarray | None = None  # the digit's grey ink inside `box` (working resolution), for splitting
     unlined: DigitCrop | None = None  # the same digit without the line along its bottom, when it may be an underline
     on_line: bool = False  # it stands on a line that was taken out (a 2's base there went with it)
+    at_edge: bool = False  # it touches ink left out as a page edge, a margin or a shadow: part of it may be gone
 
 
 # --------------------------------------------------------------------------- input
@@ -184,8 +185,9 @@ def _polarity(half: np.ndarray, median: np.ndarray, keep: np.ndarray | None) -> 
     return float(hist_dark @ weight) >= float(hist_light @ weight), floor
 
 
-def _ink_map(grey: np.ndarray) -> tuple[np.ndarray, float]:
-    """Ink strength (0 = background) whatever the polarity, and a noise-based minimum contrast."""
+def _ink_map(grey: np.ndarray) -> tuple[np.ndarray, float, np.ndarray | None]:
+    """Ink strength (0 = background) whatever the polarity, a noise-based minimum contrast, and
+    the band left out around a page edge (None without one)."""
     h, w = grey.shape
     half = cv2.resize(grey, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
     # Wide, short frames (a tight crop of a number) keep enough rows for a kernel wider than a stroke.
@@ -213,9 +215,11 @@ def _ink_map(grey: np.ndarray) -> tuple[np.ndarray, float]:
     dark_ink, floor = _polarity(half, median, keep)
     background = cv2.resize(closed if dark_ink else opened, (w, h), interpolation=cv2.INTER_LINEAR)
     ink = cv2.subtract(background, grey) if dark_ink else cv2.subtract(grey, background)
+    edge = None
     if keep is not None:
-        ink[cv2.resize(band, (w, h), interpolation=cv2.INTER_NEAREST) > 0] = 0
-    return ink, floor
+        edge = cv2.resize(band, (w, h), interpolation=cv2.INTER_NEAREST)
+        ink[edge > 0] = 0
+    return ink, floor, edge
 
 
 # --------------------------------------------------------------------------- threshold
@@ -603,17 +607,23 @@ def _soft_edged(ink: np.ndarray, piece: _Piece) -> bool:
     """A shadow's edge or a smudge's, not a pen's: the ink 2-3 px outside the piece is nearly as
     strong as its stroke (`piece.strength`). A stroke's ink falls to the paper within a pixel or
     two, even blurred."""
-    x, y, w, h = piece.box
-    r = 3
-    x0, y0 = max(0, x - r), max(0, y - r)
-    x1, y1 = min(ink.shape[1], x + w + r), min(ink.shape[0], y + h + r)
-    own = cv2.copyMakeBorder(piece.own, y - y0, y1 - y - h, x - x0, x1 - x - w, cv2.BORDER_CONSTANT, value=0)
+    own, window = _own_around(piece, ink.shape, 3)
     ring = cv2.dilate(own, _RING_OUTER) - cv2.dilate(own, _RING_INNER)
-    outside = ink[y0:y1, x0:x1][ring > 0]
+    outside = ink[window][ring > 0]
     return outside.size > 0 and _percentile(outside, 50) > SOFT_EDGE * piece.strength
 
 
 _RING_OUTER, _RING_INNER = np.ones((7, 7), np.uint8), np.ones((3, 3), np.uint8)  # the ring 2-3 px outside
+
+
+def _own_around(piece: _Piece, shape: tuple[int, ...], r: int) -> tuple[np.ndarray, tuple[slice, slice]]:
+    """The piece's own mask with r pixels of frame around it (fewer at the frame's border), and
+    where that window lies in the frame."""
+    x, y, w, h = piece.box
+    x0, y0 = max(0, x - r), max(0, y - r)
+    x1, y1 = min(shape[1], x + w + r), min(shape[0], y + h + r)
+    own = cv2.copyMakeBorder(piece.own, y - y0, y1 - y - h, x - x0, x1 - x - w, cv2.BORDER_CONSTANT, value=0)
+    return own, (slice(y0, y1), slice(x0, x1))
 
 
 def _components_local(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -693,6 +703,14 @@ def _without_underline(piece: _Piece) -> _Piece | None:
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
     x, y = piece.box[:2]
     return _Piece((x + x0, y + y0, x1 - x0, y1 - y0), rest[y0:y1, x0:x1], piece.strength)
+
+
+def _touches(region: np.ndarray | None, piece: _Piece) -> bool:
+    """Whether the piece's own pixels come within 2 px of the region (what was left out)."""
+    if region is None:
+        return False
+    own, window = _own_around(piece, region.shape, 2)
+    return bool((cv2.dilate(own, np.ones((5, 5), np.uint8)) & region[window]).any())
 
 
 def _stands_on(lines: np.ndarray, piece: _Piece) -> bool:
@@ -834,7 +852,7 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
     if frame.shape[0] < 8 or frame.shape[1] < 8:
         return Found()
     grey, sx, sy = _working_grey(frame)
-    raw, floor = _ink_map(grey)
+    raw, floor, edge = _ink_map(grey)
     # Find digits at half resolution (4x cheaper, and the averaging tames noise); crop at full.
     half_size = (max(1, raw.shape[1] // 2), max(1, raw.shape[0] // 2))
     ink = cv2.resize(raw, half_size, interpolation=cv2.INTER_AREA)
@@ -844,11 +862,14 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
     threshold = max(_otsu(hist), floor)
     mask, lines, labelled = _remove_lines((ink > threshold).astype(np.uint8))
     labels, stats, junk = _components(mask, labelled)
+    # What is left out as a page edge, a margin or a shadow: a digit touching it may be cut short.
+    left_out = None if edge is None else cv2.resize(edge, half_size, interpolation=cv2.INTER_NEAREST)
     if len(junk):
         # A page edge or shadow pulled Otsu's threshold up: choose it again without them.
         lut = np.zeros(labels.max() + 1, np.uint8)
         lut[junk] = 1
         keep = (cv2.dilate(lut[labels], np.ones((5, 5), np.uint8)) == 0).astype(np.uint8)
+        left_out = (1 - keep) if left_out is None else (left_out | (1 - keep))
         threshold = max(_otsu(_histogram(ink, keep)), floor)
         mask, again, labelled = _remove_lines((ink > threshold).astype(np.uint8) & keep, known=lines)
         lines |= again
@@ -868,7 +889,8 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
 
     for piece in sorted(kept, key=lambda p: 2 * p.box[0] + p.box[2]):  # by centre: a 7's bar may reach over a 5
         image, box, inside = _crop(raw, piece, threshold)
-        crop = DigitCrop(normalise_digit(image), in_frame(*box), inside, on_line=_stands_on(lines, piece))
+        crop = DigitCrop(normalise_digit(image), in_frame(*box), inside, on_line=_stands_on(lines, piece),
+                         at_edge=_touches(left_out, piece))
         unlined = _without_underline(piece)
         if unlined is not None:
             image, box, inside = _crop(raw, unlined, threshold)

@@ -97,6 +97,8 @@ def read_digits(frame: np.ndarray, classifier: Classifier, source: str = "",
     confidences = np.minimum(confidences, np.minimum(segmentation_doubt(crops, split), doubt))
     confidences = np.minimum(confidences, one_doubt(crops, labels))
     confidences = np.minimum(confidences, line_doubt(crops, labels))
+    # A digit touching a page edge, a margin or a shadow that was left out may have lost a stroke to it.
+    confidences = np.minimum(confidences, [DOUBT_SPLIT if c.at_edge else 1.0 for c in crops])
     if found.unread:
         # Ink as tall and dark as the digits was left unread: the text may miss digits.
         confidences = np.minimum(confidences, DOUBT_UNREAD)
