@@ -32,7 +32,7 @@ WIDE = 1.35  # a crop left whole though this many times wider than tall may hold
 SHORT_ONE, THIN_ONE = 0.6, 0.5  # a 1 under this share of the row's median height, or pen width, is doubtful
 TALL_ONE, TAIL_CUT = 1.35, 1.1  # a 1 this many times the row's height is read again cut to TAIL_CUT × it (a tail)
 NO_DIGIT = 0.45  # a crop whose likeliest digit scores less is no digit (a currency sign, a mark)
-STEADY_MARGIN, STEADY_PIECE = 0.3, 0.5  # ... or its pieces' agreement beats the whole's by this much, each at least this
+STEADY_MARGIN, STEADY_PIECE = 0.5, 0.5  # ... or its pieces' agreement beats the whole's by this much, each at least this
 VARIANT_ANGLE = 8.0  # degrees: the tilt of the variants a confident reading must survive
 
 
@@ -137,8 +137,8 @@ def _without_underlines(crops: list[DigitCrop], probs: list[np.ndarray], classif
 def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray], classifier: Classifier,
                     ) -> tuple[list[DigitCrop], list[np.ndarray], list[bool], list[bool]]:
     """Segmentation by recognition: a crop wide enough to hold touching digits is cut where the
-    classifier is surest of every piece, if it is surer of them than of the whole, or if they
-    keep their readings under the variants clearly better than the whole does. Also says
+    classifier is surest of every piece, if it is surer of them than of the whole, or at least as
+    sure and they keep their readings under the variants clearly better than the whole does. Also says
     which of the returned crops came from a cut, and which were left whole though a cut reads
     them as several sure digits too (rivalled: the model reads glued digits as one, surely)."""
     out_crops: list[DigitCrop] = []
@@ -167,7 +167,8 @@ def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray], classifier:
             if rank > best_rank:
                 best, best_rank = (pieces, piece_probs), rank
         if best is not None and _certainty(best[1]) < _certainty([p]) + SPLIT_MARGIN:
-            if not _split_steadier(crop, p, best[0], best[1], classifier):
+            # Not clearly surer: at least as sure, and clearly steadier under the variants?
+            if _certainty(best[1]) < _certainty([p]) or not _split_steadier(crop, p, best[0], best[1], classifier):
                 best = None
         if best is None:
             out_crops.append(crop)
