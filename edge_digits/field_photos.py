@@ -484,8 +484,20 @@ def field_photo(digits: list[np.ndarray], labels: list[int], rng: np.random.Gene
             image = cv2.resize(image, (max(8, round(image.shape[1] * f)), max(8, round(image.shape[0] * f))),
                                interpolation=cv2.INTER_AREA)
             boxes = [(int(x * f), int(y * f), max(1, int(w * f)), max(1, int(h * f))) for x, y, w, h in boxes]
+    # A row wider than the frame runs off it: a digit mostly outside the picture is not in its text.
+    seen = [_share_inside(b, image.shape[1], image.shape[0]) >= 0.5 for b in boxes]
+    labels = [v for v, s in zip(labels, seen) if s]
+    boxes = [b for b, s in zip(boxes, seen) if s]
     text = "".join(str(int(v)) for v in labels)
     return FieldPhoto(np.ascontiguousarray(image), text, boxes, scenes)
+
+
+def _share_inside(box: tuple[int, int, int, int], width: int, height: int) -> float:
+    """The share of a box that lies inside a width × height picture."""
+    x, y, w, h = box
+    inside_w = max(0, min(width, x + w) - max(0, x))
+    inside_h = max(0, min(height, y + h) - max(0, y))
+    return inside_w * inside_h / max(1, w * h)
 
 
 def make_field_photos(images: np.ndarray, labels: np.ndarray, count: int, seed: int = 0,

@@ -94,6 +94,18 @@ def test_each_failure_class_reads(mnist_test, classifier, scene):
 # --------------------------------------------------------------------------- the steps behind them
 
 
+def test_a_digit_mostly_outside_the_picture_is_not_in_its_text(mnist_test):
+    """A row with marks beside it can run wider than the frame: the truth is what the picture shows."""
+    photos = list(make_field_photos(mnist_test.images, mnist_test.labels, 150, seed=562))
+    for photo in photos:
+        height, width = photo.image.shape[:2]
+        assert len(photo.boxes) == len(photo.text)
+        for x, y, w, h in photo.boxes:
+            inside = max(0, min(width, x + w) - max(0, x)) * max(0, min(height, y + h) - max(0, y))
+            assert inside >= 0.5 * w * h, (photo.text, photo.boxes, photo.image.shape)
+    assert photos[146].text == "664"  # its 5 was drawn past the frame's right side
+
+
 def _page(width=640, height=480) -> np.ndarray:
     return np.full((height, width, 3), 235, np.uint8)
 
