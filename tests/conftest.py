@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -10,6 +11,10 @@ import pytest
 from tests.helpers import cli
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+# A test run started in the background (nohup, `&` in a script) ignores SIGINT, and so would every
+# process it starts: the Ctrl-C tests need Python's own handler here, and the default in children.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
