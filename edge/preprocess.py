@@ -715,8 +715,6 @@ def _touches(region: np.ndarray | None, piece: _Piece) -> bool:
 
 def _stands_on(lines: np.ndarray, piece: _Piece) -> bool:
     """Whether a line that was taken out runs along the piece's bottom, under most of its width."""
-    if not lines.any():
-        return False
     x, y, w, h = piece.box
     band = lines[y + h - 2: y + h + 3, x: x + w]
     return band.size > 0 and band.any(axis=0).mean() >= ON_LINE_SPAN

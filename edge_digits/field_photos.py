@@ -484,7 +484,8 @@ def field_photo(digits: list[np.ndarray], labels: list[int], rng: np.random.Gene
             image = cv2.resize(image, (max(8, round(image.shape[1] * f)), max(8, round(image.shape[0] * f))),
                                interpolation=cv2.INTER_AREA)
             boxes = [(int(x * f), int(y * f), max(1, int(w * f)), max(1, int(h * f))) for x, y, w, h in boxes]
-    # A row wider than the frame runs off it: a digit mostly outside the picture is not in its text.
+    # A row wider than the frame runs off it: a digit drawn past the picture's edge (its box, clipped
+    # to the frame by warp_box, holds none of the picture) is not in its text.
     seen = [_share_inside(b, image.shape[1], image.shape[0]) >= 0.5 for b in boxes]
     labels = [v for v, s in zip(labels, seen) if s]
     boxes = [b for b, s in zip(boxes, seen) if s]
