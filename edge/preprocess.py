@@ -68,6 +68,7 @@ UNDERLINE_BAND = 0.75  # an underline is a straight run in the bottom quarter of
 UNDERLINE_REACH = 0.05  # ... reaching past the ink above it on both sides by this share of that ink's height
 UNDERLINE_BELOW = 0.03  # ... with no more than this share of what is left below it (else it is the digit's base)
 ON_LINE_SPAN = 0.5  # a digit stands on a line taken out when the line runs under this share of its width
+POLARITY_SURE = 10  # ink outliers this many times stronger on one side decide the polarity; closer, the corners do
 SOFT_EDGE = 0.4  # ink just outside a piece at this share of its core's: a shadow's soft edge, not a pen's
 
 
@@ -171,8 +172,11 @@ def _histogram(image: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     return cv2.calcHist([image], [0], mask, [256], [0, 256]).ravel()
 
 
-def _polarity(half: np.ndarray, median: np.ndarray, keep: np.ndarray | None) -> tuple[bool, float]:
-    """(dark ink?, noise floor) from which side of the local median the strong outliers lie on."""
+def _polarity(half: np.ndarray, median: np.ndarray, keep: np.ndarray | None, tight: bool) -> tuple[bool, float]:
+    """(dark ink?, noise floor) from which side of the local median the strong outliers lie on.
+
+    In a tight crop (`tight`), a close call goes by the corners.
+    """
     median = cv2.resize(median, (half.shape[1], half.shape[0]), interpolation=cv2.INTER_LINEAR)
     hist_dark = _histogram(cv2.subtract(median, half), keep)
     hist_light = _histogram(cv2.subtract(half, median), keep)
@@ -182,7 +186,21 @@ def _polarity(half: np.ndarray, median: np.ndarray, keep: np.ndarray | None) -> 
     mad = int(np.searchsorted(np.cumsum(spread), spread.sum() / 2))
     floor = max(MIN_CONTRAST, 6 * 1.4826 * mad)
     weight = np.clip(np.arange(256) - floor, 0, None)
-    return float(hist_dark @ weight) >= float(hist_light @ weight), floor
+    dark, light = float(hist_dark @ weight) + 1, float(hist_light @ weight) + 1
+    if tight and light > dark and light < POLARITY_SURE * dark:
+        # Close: a bold digit filling a tight crop has more ink than paper, so the local median
+        # is ink. The corners are paper all the same (a digit rarely reaches into one).
+        return _corners_light(half), floor
+    return dark >= light, floor
+
+
+def _corners_light(half: np.ndarray) -> bool:
+    """Whether the frame's corners are lighter than halfway between its dark and light ends."""
+    h, w = half.shape
+    r = max(1, min(h, w) // 16)
+    corners = [half[:r, :r], half[:r, -r:], half[-r:, :r], half[-r:, -r:]]
+    level = float(np.median([c.mean() for c in corners]))
+    return level > (_percentile(half, 5) + _percentile(half, 95)) / 2
 
 
 def _ink_map(grey: np.ndarray) -> tuple[np.ndarray, float, np.ndarray | None]:
@@ -198,7 +216,8 @@ def _ink_map(grey: np.ndarray) -> tuple[np.ndarray, float, np.ndarray | None]:
     median = cv2.medianBlur(small, min(k, 255)) if min(sh, sw) >= 3 else small
     # Background: a closing (dark ink) or an opening (light ink) wider than any stroke. Strokes are
     # under a fifth of a digit's height, and digits under the frame's short side.
-    share = TIGHT_KERNEL if min(h, w) < TIGHT_SIDE else 0.25
+    tight = min(h, w) < TIGHT_SIDE
+    share = TIGHT_KERNEL if tight else 0.25
     kc = max(3, int(min(sh, sw) * share) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (kc, kc))
     closed = _morph_extrapolated(small, cv2.MORPH_CLOSE, kernel, kc // 2)
@@ -212,7 +231,7 @@ def _ink_map(grey: np.ndarray) -> tuple[np.ndarray, float, np.ndarray | None]:
     keep = None
     if band.any():
         keep = cv2.resize(1 - band, (half.shape[1], half.shape[0]), interpolation=cv2.INTER_NEAREST)
-    dark_ink, floor = _polarity(half, median, keep)
+    dark_ink, floor = _polarity(half, median, keep, tight)
     background = cv2.resize(closed if dark_ink else opened, (w, h), interpolation=cv2.INTER_LINEAR)
     ink = cv2.subtract(background, grey) if dark_ink else cv2.subtract(grey, background)
     edge = None
@@ -275,9 +294,12 @@ def _components(mask: np.ndarray, labelled: tuple[int, np.ndarray, np.ndarray] |
     down_a_side = (((x == 0) | (x + bw == w)) & (bh >= BORDER_BAND_SPAN * h) & (bw < BORDER_BAND_DEPTH * w)
                    & (((y == 0) & (y + bh == h)) | (fill > SOLID_FILL)))
     along_a_side = ((y == 0) | (y + bh == h)) & (bw >= BORDER_BAND_SPAN * w) & (bh < BORDER_BAND_DEPTH * h)
-    solid = touches & (fill > SOLID_FILL) & (area > SOLID_BORDER_AREA * h * w)
-    sliver = touches & (np.maximum(bw, bh) > SLIVER * np.minimum(bw, bh))  # a page edge's thin strip
-    junk = down_a_side | along_a_side | solid | sliver | ((fill > SOLID_FILL) & (area > SOLID_AREA * h * w))
+    # A 1 filling a tight crop's height is a thin, solid strip too, but in the middle half of the
+    # frame; a page edge or a cell's border runs near a side.
+    upright = (np.abs(2 * x + bw - w) <= w / 2) & (bh >= 3 * bw)
+    solid = touches & (fill > SOLID_FILL) & (area > SOLID_BORDER_AREA * h * w) & ~upright
+    sliver = touches & (np.maximum(bw, bh) > SLIVER * np.minimum(bw, bh)) & ~upright  # a page edge's thin strip
+    junk = down_a_side | along_a_side | solid | sliver | ((fill > SOLID_FILL) & (area > SOLID_AREA * h * w) & ~upright)
     keep = ~junk & (area >= MIN_PIECE_AREA)
     good = stats[keep]
     if len(good):
