@@ -341,7 +341,8 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
     """An image file as 8-bit BGR; BadInput for empty, unreadable, corrupt or tiny files.
 
     16-bit images are scaled to 8 bits and alpha is composited over white paper, so a
-    transparent PNG of dark ink reads like ink on paper.
+    transparent PNG of dark ink reads like ink on paper. A phone stores a photo taken upright
+    sideways, with an EXIF tag saying how to turn it: it is turned, as every viewer does.
     """
     path = Path(path)
     if not path.is_file():
@@ -349,7 +350,13 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
     if path.stat().st_size == 0:
         raise BadInput(f"{path}: empty file")
     data = np.fromfile(path, dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    # These flags keep 16 bits and apply the EXIF orientation; only IMREAD_UNCHANGED keeps an
+    # alpha channel (and it ignores the orientation). A JPEG has no alpha: decode it once.
+    image = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
+    if image is not None and data[:2].tobytes() != b"\xff\xd8":
+        full = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+        if full is not None and full.ndim == 3 and full.shape[2] == 4:
+            image = full
     if image is None or image.size == 0:
         raise BadInput(f"{path}: not a readable image (unknown format or corrupt)")
     if image.shape[0] < MIN_SIDE or image.shape[1] < MIN_SIDE:

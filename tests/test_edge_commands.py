@@ -77,6 +77,34 @@ def test_classify_bad_files_each_get_a_line_and_exit_2(tmp_path, photos, int8_mo
     assert "no digits" not in out["f_grey16.png"] and "no digits" not in out["g_alpha.png"]
 
 
+def _jpeg_with_orientation(image: np.ndarray, orientation: int) -> bytes:
+    """A JPEG carrying an EXIF orientation tag, as a phone writes one (an APP1 segment after JFIF's APP0)."""
+    import struct
+
+    jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
+    tiff = b"MM\x00\x2a\x00\x00\x00\x08" + struct.pack(">HHHIHHI", 1, 0x0112, 3, 1, orientation, 0, 0)
+    app1 = b"Exif\x00\x00" + tiff
+    end_of_app0 = 4 + struct.unpack(">H", jpeg[4:6])[0]
+    return jpeg[:end_of_app0] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + jpeg[end_of_app0:]
+
+
+def test_a_phone_photo_stored_sideways_is_turned_by_its_exif_tag(tmp_path, photos, int8_model):
+    """Phones store an upright photo sideways with a tag (6: turn 90° clockwise to view). Read as
+    stored, every digit lay on its side."""
+    from edge_digits.edge.reader import load_image
+
+    upright = photos[0].image
+    (tmp_path / "upright.jpg").write_bytes(_jpeg_with_orientation(upright, 1))
+    (tmp_path / "phone.jpg").write_bytes(_jpeg_with_orientation(np.ascontiguousarray(np.rot90(upright)), 6))
+    turned = load_image(tmp_path / "phone.jpg")
+    assert turned.shape == upright.shape
+    assert np.abs(turned.astype(int) - upright).mean() < 3
+    result = cli("classify", "--model", int8_model, "--json", tmp_path / "upright.jpg", tmp_path / "phone.jpg")
+    assert result.exit_code == 0, result.output
+    texts = [json.loads(line)["text"] for line in result.stdout.splitlines()]
+    assert texts[0] == texts[1] and len(texts[1]) == len(photos[0].text), texts
+
+
 def test_classify_huge_image_is_downscaled(tmp_path, photos, int8_model):
     big = cv2.resize(photos[0].image, (10000, 10000), interpolation=cv2.INTER_LINEAR)
     cv2.imwrite(str(tmp_path / "big.jpg"), big, [cv2.IMWRITE_JPEG_QUALITY, 50])
