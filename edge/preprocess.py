@@ -692,6 +692,22 @@ def _plausible(pieces: list[_Piece], shape: tuple[int, int]) -> tuple[list[_Piec
     return kept, unread
 
 
+def _reading_order(pieces: list[_Piece]) -> list[_Piece]:
+    """Row by row, top to bottom; in a row, left to right by the centres of the boxes (a 7's
+    bar may reach over a 5 written before it). Rows are bands of height that no piece bridges:
+    a slanted row stays one band, its neighbours overlapping, and a row bridged by a long tail
+    is read as one row, left to right, as before."""
+    bands: list[list] = []  # [top, bottom, pieces]
+    for piece in sorted(pieces, key=lambda p: p.box[1]):
+        y, h = piece.box[1], piece.box[3]
+        if bands and y < bands[-1][1]:
+            bands[-1][1] = max(bands[-1][1], y + h)
+            bands[-1][2].append(piece)
+        else:
+            bands.append([y, y + h, [piece]])
+    return [p for _, _, row in bands for p in sorted(row, key=lambda p: 2 * p.box[0] + p.box[2])]
+
+
 def _without_underline(piece: _Piece) -> _Piece | None:
     """The piece without a straight run along its bottom that reaches past the ink above it on
     both sides: an underline too short to be a line by its length alone. A 2's or a 3's base
@@ -854,7 +870,7 @@ class Found:
 
 
 def find_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = None) -> list[DigitCrop]:
-    """Every digit in a BGR, BGRA, or grey (uint8 or uint16) frame, ordered left to right."""
+    """Every digit in a BGR, BGRA, or grey (uint8 or uint16) frame, row by row, left to right."""
     return locate_digits(frame, roi).crops
 
 
@@ -907,7 +923,7 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
     def in_frame(x: int, y: int, w: int, h: int) -> tuple[int, int, int, int]:
         return ox + int(x * sx), oy + int(y * sy), max(1, round(w * sx)), max(1, round(h * sy))
 
-    for piece in sorted(kept, key=lambda p: 2 * p.box[0] + p.box[2]):  # by centre: a 7's bar may reach over a 5
+    for piece in _reading_order(kept):
         image, box, inside = _crop(raw, piece, threshold)
         crop = DigitCrop(normalise_digit(image), in_frame(*box), inside, on_line=_stands_on(lines, piece),
                          at_edge=_touches(left_out, piece))
