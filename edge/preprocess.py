@@ -68,6 +68,11 @@ UNDERLINE_BAND = 0.75  # an underline is a straight run in the bottom quarter of
 UNDERLINE_REACH = 0.05  # ... reaching past the ink above it on both sides by this share of that ink's height
 UNDERLINE_BELOW = 0.03  # ... with no more than this share of what is left below it (else it is the digit's base)
 ON_LINE_SPAN = 0.5  # a digit stands on a line taken out when the line runs under this share of its width
+SKEW_REACH = 0.15  # a line to straighten a tilted frame by is in a piece this share of the frame's short side long ...
+SKEW_SLOPE = 1.5  # ... at least this many times longer than wide ...
+SKEW_LINE = 0.6  # ... and runs straight along this share of it ...
+SKEW_MAX = 15.0  # degrees: ... and steeper lines are no rules
+SKEW_MIN = 1.5  # degrees: a frame tilted less is left as it is (runs along the axes still find its lines)
 POLARITY_SURE = 10  # ink outliers this many times stronger on one side decide the polarity; closer, the corners do
 SOFT_EDGE = 0.4  # ink just outside a piece at this share of its core's: a shadow's soft edge, not a pen's
 
@@ -323,7 +328,8 @@ def _runs(mask: np.ndarray, length: int, horizontal: bool) -> np.ndarray:
     return cv2.morphologyEx(mask, cv2.MORPH_OPEN, _line_kernel(length, horizontal))
 
 
-def _remove_lines(mask: np.ndarray, known: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, tuple | None]:
+def _remove_lines(mask: np.ndarray, known: np.ndarray | None = None,
+                  labelled: tuple[int, np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, tuple | None]:
     """(mask without ruled lines, underlines, boxes and table borders; the line pixels removed).
 
     A box drawn close around a digit is found by its shape (`_box_sides`). Otherwise, a line is
@@ -331,17 +337,19 @@ def _remove_lines(mask: np.ndarray, known: np.ndarray | None = None) -> tuple[np
     a vertical one must also span most of the frame, unless it meets removed lines at both
     ends (a box side or a table cell border, which would otherwise read as a 1). Strokes that
     crossed a line are bridged again. `known`: lines found at another threshold, lines still (and
-    ends for box sides) though the mask may have lost them. Also returns `_label` of the mask when
-    nothing was removed (the caller's components need not be labelled twice).
+    ends for box sides) though the mask may have lost them. `labelled`: `_label(mask)` when the
+    caller has it. Also returns `_label` of the mask when nothing was removed (the caller's
+    components need not be labelled twice).
     """
     h, w = mask.shape
     none = np.zeros_like(mask)
     if min(h, w) < 12:
-        return mask, none, None
+        return mask, none, labelled
     # How tall the digits are: from whole components that are not line-shaped, or (when that is
     # not enough to rule lines out) from what is left without the candidate runs. Not from the
     # rest alone: removing a 4's bar would cut the 4 itself into short pieces.
-    labelled = _label(mask)
+    if labelled is None:
+        labelled = _label(mask)
     # A box drawn close around one or two digits has sides too short to be lines: it is found by its shape.
     lines = _box_sides(labelled)
     if known is not None:
@@ -869,6 +877,79 @@ class Found:
     unread: list[tuple[int, int, int, int]] = field(default_factory=list)
 
 
+def _inked(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, float, float]:
+    """The ink map at working resolution, the band left out around a page edge, the ink map at
+    half resolution (digits are found there: 4x cheaper, and the averaging tames noise; they are
+    cropped at full), its noise floor and its ink threshold."""
+    raw, floor, edge = _ink_map(grey)
+    ink = cv2.resize(raw, (max(1, raw.shape[1] // 2), max(1, raw.shape[0] // 2)), interpolation=cv2.INTER_AREA)
+    hist = _histogram(ink)
+    # The ink map's own median is the paper's level in it: contrast counts from there.
+    floor += float(np.searchsorted(np.cumsum(hist), hist.sum() / 2))
+    return raw, edge, ink, floor, max(_otsu(hist), floor)
+
+
+def _skew(mask: np.ndarray, labelled: tuple[int, np.ndarray, np.ndarray]) -> float:
+    """Degrees to turn the frame by so that its long straight lines (ruled paper, a form's or a
+    table's rules, an underline) run along the axes; 0 when there are none, or they do already.
+
+    Only a long component that is not flat already is looked at closely (a Hough transform of
+    it): most frames have none. `labelled` is `_label(mask)`.
+    """
+    _, labels, stats = labelled
+    x, y, bw, bh = (stats[1:, i] for i in range(4))
+    # Wide: a line, or digits standing on one. A line lying flat already is no more than a few
+    # pixels thick; a tilted one is not. The straight run must be longer than the digits are
+    # tall. Only rules across count: a 9's long tail or slanted writing is as straight as an
+    # upright rule, and as long.
+    wide = (bw >= SKEW_REACH * min(mask.shape)) & (bw >= SKEW_SLOPE * bh) & (bh > 4)
+    if not wide.any():
+        return 0.0
+    digit_h = _typical_height(mask, unlike_lines=True, labelled=labelled)
+    angles, weights = [], []
+    for i in np.nonzero(wide)[0]:
+        least = int(max(SKEW_LINE * bw[i], LINE_LENGTH * digit_h))
+        if least > bw[i]:
+            continue
+        own = (labels[y[i]: y[i] + bh[i], x[i]: x[i] + bw[i]] == i + 1).astype(np.uint8)
+        segments = cv2.HoughLinesP(own, 1, np.pi / 360, max(10, least // 2), minLineLength=least, maxLineGap=3)
+        for x1, y1, x2, y2 in [] if segments is None else segments.reshape(-1, 4):
+            a = np.degrees(np.arctan2(y2 - y1, x2 - x1))
+            if abs(a) <= SKEW_MAX:
+                angles.append(_line_angle(own, (x1, y1, x2, y2)))
+                weights.append(np.hypot(x2 - x1, y2 - y1))
+    if not angles:
+        return 0.0
+    order = np.argsort(angles)
+    cumulative = np.cumsum(np.asarray(weights)[order])
+    angle = float(np.asarray(angles)[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+    return angle if abs(angle) >= SKEW_MIN else 0.0
+
+
+def _line_angle(own: np.ndarray, segment: tuple[int, int, int, int], band: int = 8) -> float:
+    """The angle (degrees) of the centre line of a thick line a Hough segment lies on: a segment
+    may run corner to corner of a thick marker line, a few degrees off it. Fits the middle of the
+    ink in each column near the segment, twice, leaving out columns a digit's stroke pulls off."""
+    x1, y1, x2, y2 = (int(v) for v in segment)
+    if x2 < x1:
+        x1, y1, x2, y2 = x2, y2, x1, y1
+    xs = np.arange(x1, x2 + 1)
+    ys = y1 + (y2 - y1) * (xs - x1) / max(1, x2 - x1)
+    rows = np.arange(own.shape[0])[:, None]
+    near = (np.abs(rows - ys[None, :]) <= band) & (own[:, x1: x2 + 1] > 0)
+    count = near.sum(axis=0)
+    keep = count > 0
+    if keep.sum() < 2:
+        return float(np.degrees(np.arctan2(y2 - y1, x2 - x1)))
+    middle = (near * rows).sum(axis=0)[keep] / count[keep]
+    xs = xs[keep]
+    slope, offset = np.polyfit(xs, middle, 1)
+    close = np.abs(middle - (slope * xs + offset)) <= 1.5
+    if close.sum() >= 2:
+        slope, offset = np.polyfit(xs[close], middle[close], 1)
+    return float(np.degrees(np.arctan(slope)))
+
+
 def find_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = None) -> list[DigitCrop]:
     """Every digit in a BGR, BGRA, or grey (uint8 or uint16) frame, row by row, left to right."""
     return locate_digits(frame, roi).crops
@@ -888,15 +969,22 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
     if frame.shape[0] < 8 or frame.shape[1] < 8:
         return Found()
     grey, sx, sy = _working_grey(frame)
-    raw, floor, edge = _ink_map(grey)
-    # Find digits at half resolution (4x cheaper, and the averaging tames noise); crop at full.
-    half_size = (max(1, raw.shape[1] // 2), max(1, raw.shape[0] // 2))
-    ink = cv2.resize(raw, half_size, interpolation=cv2.INTER_AREA)
-    hist = _histogram(ink)
-    # The ink map's own median is the paper's level in it: contrast counts from there.
-    floor += float(np.searchsorted(np.cumsum(hist), hist.sum() / 2))
-    threshold = max(_otsu(hist), floor)
-    mask, lines, labelled = _remove_lines((ink > threshold).astype(np.uint8))
+    raw, edge, ink, floor, threshold = _inked(grey)
+    # A tilted photo of ruled paper, a form or a table: its lines are found as straight runs
+    # along the axes, so turn it straight first (and the boxes back at the end).
+    turn = None
+    mask = (ink > threshold).astype(np.uint8)
+    labelled = _label(mask)
+    angle = _skew(mask, labelled)
+    if angle:
+        h, w = grey.shape
+        turn = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+        grey = cv2.warpAffine(grey, turn, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        raw, edge, ink, floor, threshold = _inked(grey)
+        mask = (ink > threshold).astype(np.uint8)
+        labelled = _label(mask)
+    half_size = (ink.shape[1], ink.shape[0])
+    mask, lines, labelled = _remove_lines(mask, labelled=labelled)
     labels, stats, junk = _components(mask, labelled)
     # What is left out as a page edge, a margin or a shadow: a digit touching it may be cut short.
     left_out = None if edge is None else cv2.resize(edge, half_size, interpolation=cv2.INTER_NEAREST)
@@ -921,6 +1009,12 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
     kept, unread = _plausible(pieces, ink.shape)
 
     def in_frame(x: int, y: int, w: int, h: int) -> tuple[int, int, int, int]:
+        if turn is not None:  # the box of the box turned back
+            corners = cv2.transform(np.float32([[[x, y], [x + w, y], [x, y + h], [x + w, y + h]]]),
+                                    cv2.invertAffineTransform(turn))[0]
+            (x, y), (x1, y1) = corners.min(axis=0), corners.max(axis=0)
+            x, y = max(0.0, float(x)), max(0.0, float(y))
+            w, h = min(float(x1), grey.shape[1]) - x, min(float(y1), grey.shape[0]) - y
         return ox + int(x * sx), oy + int(y * sy), max(1, round(w * sx)), max(1, round(h * sy))
 
     for piece in _reading_order(kept):

@@ -208,14 +208,20 @@ def test_a_digit_cut_by_a_tight_crops_side_is_not_a_page_edge(mnist_test, classi
         assert read_digits(photos[i].image, classifier).text == text
 
 
-def test_digits_are_read_in_the_order_of_their_centres(mnist_test, classifier):
-    """A 7 on its own underline spans a small 5 written before it; ordered by the left edges of
-    their boxes, "57" read as "75", both surely."""
-    photo = list(make_field_photos(mnist_test.images, mnist_test.labels, 428, seed=559))[427]
-    assert photo.text == "57"
-    boxes = [c.box for c in find_digits(photo.image)]
-    assert len(boxes) == 2 and boxes[0][0] > boxes[1][0], "the 5's box starts right of the 7's"
-    assert read_digits(photo.image, classifier).text == "57"
+def test_digits_are_read_in_the_order_of_their_centres():
+    """A 7 whose long bar reaches back over a small 5 written before it; ordered by the left
+    edges of their boxes, "57" read as "75", both surely (seen in field photos). Rows go top to
+    bottom; a slanted row, its neighbours overlapping in height, stays one row."""
+    from edge_digits.edge.preprocess import _Piece, _reading_order
+
+    def piece(x, y, w, h):
+        return _Piece((x, y, w, h), np.ones((h, w), np.uint8))
+
+    seven, five = piece(170, 150, 220, 140), piece(200, 200, 90, 90)
+    assert _reading_order([seven, five]) == [five, seven]
+    slanted = [piece(100 + 60 * i, 100 + 12 * i, 50, 80) for i in range(6)]  # 55 px lower at the end
+    below = [piece(100 + 60 * i, 260, 50, 80) for i in range(3)]
+    assert _reading_order(below[::-1] + slanted[::-1]) == slanted + below
 
 
 def test_rows_are_read_top_to_bottom_each_left_to_right(mnist_test, classifier):
@@ -260,6 +266,42 @@ def test_small_digits_in_a_big_photo_are_read(mnist_test, classifier):
             x += int(0.8 * box)
         read += read_digits(cv2.GaussianBlur(page, (0, 0), 1.5).astype(np.uint8), classifier).text == text
     assert read >= 8, read
+
+
+def test_a_tilted_photo_of_lines_is_straightened_first(mnist_test, classifier):
+    """Lines are found as straight runs along the axes: tilted 8°, an underline, ruled paper or
+    a box was left in and read as digits or glued them. Before: 34 of these 60 read exactly
+    (59 of 60 read upright would be 55); now 49."""
+    read = 0
+    for scene in ("underline", "ruled", "boxed"):
+        for photo in make_field_photos(mnist_test.images, mnist_test.labels, 20, seed=41, scene=scene):
+            h, w = photo.image.shape[:2]
+            turn = cv2.getRotationMatrix2D((w / 2, h / 2), -8, 1.0)
+            tilted = cv2.warpAffine(photo.image, turn, (w, h), borderMode=cv2.BORDER_REPLICATE)
+            read += read_digits(tilted, classifier).text == photo.text
+    assert read >= 44, read
+
+
+def test_boxes_of_a_straightened_photo_are_in_its_own_coordinates(mnist_test):
+    page = _page()
+    for i in range(3):
+        _draw_digit(page, mnist_test.images[i], 150 + 110 * i, 150, 100)
+    cv2.line(page, (0, 262), (639, 262), (30, 30, 30), 3)  # a rule under the digits, across the page
+    turn = cv2.getRotationMatrix2D((320, 240), 7, 1.0)
+    tilted = cv2.warpAffine(page, turn, (640, 480), borderMode=cv2.BORDER_REPLICATE)
+    from edge_digits.edge.preprocess import _inked, _label, _skew, _working_grey
+
+    grey, _, _ = _working_grey(tilted)
+    _, _, ink, _, threshold = _inked(grey)
+    mask = (ink > threshold).astype(np.uint8)
+    assert _skew(mask, _label(mask)) == pytest.approx(-7, abs=1)  # the turn that undoes the tilt
+    crops = find_digits(tilted)
+    assert len(crops) == 3
+    for crop, i in zip(crops, range(3)):
+        # Where the digit's centre went when the page was tilted.
+        cx, cy = turn @ np.array([150 + 110 * i + 50, 200, 1.0])
+        x, y, w, h = crop.box
+        assert x <= cx <= x + w and y <= cy <= y + h, (crop.box, (cx, cy))
 
 
 def test_a_digit_cut_by_a_margin_is_doubted(mnist_test, classifier):
