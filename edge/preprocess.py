@@ -34,7 +34,7 @@ MAX_DIGIT_ASPECT = 1.5  # a digit is at most this many times wider than tall (a 
 BACKGROUND_SIDE = 80  # longest side of the low-resolution background estimate ...
 BACKGROUND_MIN_SIDE = 40  # ... unless that leaves fewer rows than this on the short side
 MIN_CONTRAST = 18  # grey levels: weaker "ink" is paper texture or noise
-MIN_DIGIT_FRACTION = 0.0125  # a digit is at least this fraction of the frame's short side tall (a number on a photographed page)
+MIN_DIGIT_FRACTION = 0.0125  # a digit is at least this share of the frame's short side tall (a number on a page)
 PAGE_EDGE_STEP = 60  # grey levels between neighbouring background cells: a page edge, not light
 MAX_CANDIDATES = 64  # components kept for grouping (largest first); beyond that it is noise
 SPECK_SHARE = 0.03  # a component under this share of the largest one's area is a speck
@@ -59,7 +59,7 @@ ROW_HEIGHT_SHARE = 0.3  # a digit is at least this share of the row's height (an
 UNREAD_HEIGHT = 0.6  # a piece too wide to be a digit but this share of the row's height may hold digits
 STRENGTH_SHARE = 0.3  # ... and its ink at least this share of the strongest piece's
 TIGHT_SIDE = 300  # a working frame shorter than this is a tight crop: its digits fill the short side, so ...
-TIGHT_KERNEL = 0.5  # ... the paper is estimated with a kernel this share of it (elsewhere 0.25), wider than a marker's filled loop
+TIGHT_KERNEL = 0.5  # ... the paper is estimated with a kernel this share of it (elsewhere 0.25): a marker's loop
 BOX_MIN = 12  # pixels (half resolution): a box around a digit is at least this wide and tall ...
 BOX_COVER = 0.9  # ... has ink along this share of each of its four sides ...
 BOX_FILL = 0.65  # ... and fills at most this share of its bounding box (sides, and the digits touching them) ...
@@ -329,7 +329,8 @@ def _runs(mask: np.ndarray, length: int, horizontal: bool) -> np.ndarray:
 
 
 def _remove_lines(mask: np.ndarray, known: np.ndarray | None = None,
-                  labelled: tuple[int, np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, tuple | None]:
+                  labelled: tuple[int, np.ndarray, np.ndarray] | None = None,
+                  ) -> tuple[np.ndarray, np.ndarray, tuple | None]:
     """(mask without ruled lines, underlines, boxes and table borders; the line pixels removed).
 
     A box drawn close around a digit is found by its shape (`_box_sides`). Otherwise, a line is
@@ -411,7 +412,8 @@ def _box_sides(labelled: tuple[int, np.ndarray, np.ndarray]) -> np.ndarray:
             continue  # a digit: a box has ink in every corner of its bounding box
         own = (labels[by: by + bh, bx: bx + bw] == i).astype(np.uint8)
         dy, dx = max(2, bh // 10), max(2, bw // 10)
-        cover = min(own[:dy].any(0).mean(), own[-dy:].any(0).mean(), own[:, :dx].any(1).mean(), own[:, -dx:].any(1).mean())
+        cover = min(own[:dy].any(0).mean(), own[-dy:].any(0).mean(),
+                    own[:, :dx].any(1).mean(), own[:, -dx:].any(1).mean())
         if cover < BOX_COVER:
             continue
         sides = np.zeros_like(own)

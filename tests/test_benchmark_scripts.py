@@ -9,7 +9,7 @@ import re
 
 from click.testing import CliRunner
 
-from edge_digits.benchmarks import photo_accuracy, preview, soak, train_speed
+from edge_digits.benchmarks import photo_accuracy, presentation, preview, soak, train_speed
 
 
 def test_photo_accuracy_reports_both_kinds(converted):
@@ -33,6 +33,17 @@ def test_photo_accuracy_is_a_plain_function(converted):
     r = photo_accuracy.photo_accuracy(Classifier(converted[0] / "digits_int8.tflite"), 5, 1, (1, 1))
     assert set(r) == {"photos", "exact", "right_count", "digits_right"} and r["photos"] == 5
     assert 0 <= r["exact"] <= r["right_count"] <= 1
+
+
+def test_presentation_reports_every_kind(converted):
+    model = converted[0] / "digits_int8.tflite"
+    result = CliRunner().invoke(presentation.main, ["--model", str(model), "--count", "3", "--seed", "2"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["pictures", "exact"]
+    kinds = [re.fullmatch(r"(\S.*?) +3 +[\d.]+%", line).group(1) for line in lines[1:-1]]
+    assert kinds == ["square-frame", "rows", "small-in-big", "tilted", "tilted, upright"]
+    assert re.fullmatch(r"model digits_int8\.tflite, \d+ s", lines[-1])
 
 
 def test_soak_samples_rss_three_times(converted):

@@ -1,0 +1,119 @@
+"""How people hand pictures over, beyond how the page looks: deterministic by seed, for tests and
+benchmarks.
+
+The field photos (edge_digits.field_photos) draw what is on the page. These draw how the
+picture was taken or stored, each a way the reader once failed on:
+
+- `square_frame`: one digit whose height fills a small square frame, as digit sets normalise
+  them (USPS: 16 px), with a bolder pen;
+- `rows`: a page with a number on each of two or three lines, the lines slanted a little;
+- `small_in_big`: a number whose digits are 2% of a 4000×3000 photo's short side;
+- `tilted`: a field photo of lines (underline, ruled paper, a box) turned by some degrees.
+
+Every random choice comes from the `rng` passed in. Use MNIST *test* digits to measure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import cv2
+import numpy as np
+
+from edge_digits.field_photos import make_field_photos
+from edge_digits.photos import Photo
+
+PAPER = 235
+KINDS = ("square-frame", "rows", "small-in-big", "tilted")
+
+
+def _ink_on(page: np.ndarray, digit: np.ndarray, x: int, y: int, side: int) -> None:
+    """Draw a 28×28 MNIST digit scaled to side × side as dark ink on a float page, in place."""
+    big = cv2.resize(digit, (side, side), interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255
+    page[y: y + side, x: x + side] *= 1 - 0.85 * big
+
+
+def square_frame(digit: np.ndarray, label: int, side: int, pen: int) -> Photo:
+    """The digit's height fills a side × side frame; a `pen` px disk thickens a 112 px rendering."""
+    big = cv2.resize(digit, (112, 112), interpolation=cv2.INTER_CUBIC)
+    if pen:
+        big = cv2.dilate(big, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (pen, pen)))
+    ys, xs = np.nonzero(big > 100)
+    big = big[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1]
+    h, w = big.shape
+    s = max(h, w)
+    square = np.zeros((s, s), np.uint8)
+    square[(s - h) // 2: (s - h) // 2 + h, (s - w) // 2: (s - w) // 2 + w] = big
+    small = cv2.resize(square, (side, side), interpolation=cv2.INTER_AREA).astype(np.float32)
+    image = (PAPER * (1 - 0.9 * small / 255)).astype(np.uint8)
+    return Photo(image, str(label), [(0, 0, side, side)])
+
+
+def rows(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> Photo:
+    """Two or three lines of 2–5 digits on an 800×600 page, each line slanted by up to 4.5°."""
+    page, text, boxes, y0 = np.full((600, 800), PAPER, np.float32), "", [], 40
+    side = int(rng.uniform(50, 90))
+    for _row in range(int(rng.integers(2, 4))):
+        x, slope = int(rng.uniform(20, 120)), rng.uniform(-0.08, 0.08)
+        for _digit in range(int(rng.integers(2, 6))):
+            i = int(rng.integers(len(labels)))
+            y = int(y0 + slope * (x - 60))
+            if x + side > 800:
+                break
+            _ink_on(page, images[i], x, y, side)
+            text += str(int(labels[i]))
+            boxes.append((x, y, side, side))
+            x += int(side * rng.uniform(0.75, 1.0))
+        y0 += int(side * rng.uniform(1.3, 1.8))
+    return Photo(cv2.GaussianBlur(page, (0, 0), 1).astype(np.uint8), text, boxes)
+
+
+def small_in_big(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator, share: float = 0.02) -> Photo:
+    """A 3–5 digit number on a 4000×3000 photo, its digits `share` of the short side tall."""
+    page, text, boxes = np.full((3000, 4000), 225, np.float32), "", []
+    side = int(share * 3000 * 28 / 20)  # MNIST's ink fills 20 of its 28 rows
+    x, y = int(rng.uniform(500, 1500)), int(rng.uniform(500, 2000))
+    for _digit in range(int(rng.integers(3, 6))):
+        i = int(rng.integers(len(labels)))
+        _ink_on(page, images[i], x, y, side)
+        text += str(int(labels[i]))
+        boxes.append((x, y, side, side))
+        x += int(0.8 * side)
+    return Photo(cv2.GaussianBlur(page, (0, 0), 1.5).astype(np.uint8), text, boxes)
+
+
+def turned(image: np.ndarray, degrees: float) -> np.ndarray:
+    """The picture turned about its centre (counter-clockwise for positive degrees), same size,
+    its border continued outwards."""
+    h, w = image.shape[:2]
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    return cv2.warpAffine(image, turn, (w, h), borderMode=cv2.BORDER_REPLICATE)
+
+
+def tilted(images: np.ndarray, labels: np.ndarray, count: int, seed: int, degrees: float = -8.0,
+           ) -> Iterator[tuple[Photo, Photo]]:
+    """(upright, tilted) pairs of field photos of lines: underline, ruled paper and boxes in turn."""
+    scenes = ("underline", "ruled", "boxed")
+    streams = [make_field_photos(images, labels, -(-count // 3), seed=seed, scene=s) for s in scenes]
+    for n in range(count):
+        photo = next(streams[n % 3])
+        yield photo, Photo(turned(photo.image, degrees), photo.text, [])
+
+
+def make_presentations(images: np.ndarray, labels: np.ndarray, kind: str, count: int, seed: int,
+                       ) -> Iterator[Photo]:
+    """`count` pictures of one kind (KINDS); `tilted` gives the turned photo of each pair."""
+    rng = np.random.default_rng(seed)
+    if kind == "tilted":
+        yield from (photo for _, photo in tilted(images, labels, count, seed))
+        return
+    for n in range(count):
+        if kind == "square-frame":
+            i = int(rng.integers(len(labels)))
+            yield square_frame(images[i], int(labels[i]), side=(16, 24, 32, 48)[n % 4], pen=(0, 5, 9)[n % 3])
+        elif kind == "rows":
+            yield rows(images, labels, rng)
+        elif kind == "small-in-big":
+            yield small_in_big(images, labels, rng)
+        else:
+            raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
