@@ -974,13 +974,14 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
     raw, edge, ink, floor, threshold = _inked(grey)
     # A tilted photo of ruled paper, a form or a table: its lines are found as straight runs
     # along the axes, so turn it straight first (and the boxes back at the end).
-    turn = None
+    back = None  # the turn from the straightened frame back to this one
     mask = (ink > threshold).astype(np.uint8)
     labelled = _label(mask)
     angle = _skew(mask, labelled)
     if angle:
         h, w = grey.shape
         turn = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+        back = cv2.invertAffineTransform(turn)
         grey = cv2.warpAffine(grey, turn, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         raw, edge, ink, floor, threshold = _inked(grey)
         mask = (ink > threshold).astype(np.uint8)
@@ -1011,9 +1012,8 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
     kept, unread = _plausible(pieces, ink.shape)
 
     def in_frame(x: int, y: int, w: int, h: int) -> tuple[int, int, int, int]:
-        if turn is not None:  # the box of the box turned back
-            corners = cv2.transform(np.float32([[[x, y], [x + w, y], [x, y + h], [x + w, y + h]]]),
-                                    cv2.invertAffineTransform(turn))[0]
+        if back is not None:  # the bounding box of the box, turned back into this frame
+            corners = cv2.transform(np.float32([[[x, y], [x + w, y], [x, y + h], [x + w, y + h]]]), back)[0]
             (x, y), (x1, y1) = corners.min(axis=0), corners.max(axis=0)
             x, y = max(0.0, float(x)), max(0.0, float(y))
             w, h = min(float(x1), grey.shape[1]) - x, min(float(y1), grey.shape[0]) - y
