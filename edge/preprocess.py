@@ -86,6 +86,7 @@ class DigitCrop:
     ink: np.ndarray | None = None  # the digit's grey ink inside `box` (working resolution), for splitting
     unlined: DigitCrop | None = None  # the same digit without the line along its bottom, when it may be an underline
     on_line: bool = False  # it stands on a line that was taken out (a 2's base there went with it)
+    under_line: bool = False  # a line that was taken out touches its top (a 7's bar there went with it)
     at_edge: bool = False  # it touches ink left out as a page edge, a margin or a shadow: part of it may be gone
 
 
@@ -768,6 +769,12 @@ def _stands_on(lines: np.ndarray, piece: _Piece) -> bool:
     return band.size > 0 and band.any(axis=0).mean() >= ON_LINE_SPAN
 
 
+def _hangs_from(lines: np.ndarray, piece: _Piece) -> bool:
+    """Whether a line that was taken out touches the piece's top, within its columns."""
+    x, y, w, _ = piece.box
+    return bool(lines[max(0, y - 2): y + 2, x: x + w].any())
+
+
 def _crop(ink: np.ndarray, piece: _Piece,
           threshold: float) -> tuple[np.ndarray, tuple[int, int, int, int], np.ndarray]:
     """The digit's full-resolution grey-level ink (others masked out, stroke core at 255) and box.
@@ -1022,6 +1029,7 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
     for piece in _reading_order(kept):
         image, box, inside = _crop(raw, piece, threshold)
         crop = DigitCrop(normalise_digit(image), in_frame(*box), inside, on_line=_stands_on(lines, piece),
+                         under_line=_hangs_from(lines, piece),
                          at_edge=_touches(left_out, piece))
         unlined = _without_underline(piece)
         if unlined is not None:

@@ -270,9 +270,11 @@ def _without_tails(crops: list[DigitCrop], probs: list[np.ndarray], classifier: 
 
 
 def line_doubt(crops: list[DigitCrop], labels: list[int]) -> np.ndarray:
-    """The most a 7's confidence can be when it stands on a line that was taken out: a 2 whose
-    base ran along the line lost it with the line, and reads as a 7 too."""
-    return np.array([DOUBT_SPLIT if crop.on_line and label == 7 else 1.0 for crop, label in zip(crops, labels)])
+    """The most a digit's confidence can be when a line that was taken out may have taken a
+    stroke with it: a 7 standing on the line may be a 2 whose base ran along it, and a 1
+    hanging from one may be a 7 whose bar did (a long bar across a tight crop is a line too)."""
+    return np.array([DOUBT_SPLIT if (crop.on_line and label == 7) or (crop.under_line and label == 1) else 1.0
+                     for crop, label in zip(crops, labels)])
 
 
 def one_doubt(crops: list[DigitCrop], labels: list[int]) -> np.ndarray:
