@@ -74,6 +74,7 @@ SKEW_LINE = 0.6  # ... and runs straight along this share of it ...
 SKEW_MAX = 15.0  # degrees: ... and steeper lines are no rules
 SKEW_MIN = 1.5  # degrees: a frame tilted less is left as it is (runs along the axes still find its lines)
 POLARITY_SURE = 10  # ink outliers this many times stronger on one side decide the polarity; closer, the corners do
+THUMBNAIL_SIDE = 64  # px: a frame no longer than this is a thumbnail, one digit in its own box
 SOFT_EDGE = 0.4  # ink just outside a piece at this share of its core's: a shadow's soft edge, not a pen's
 
 
@@ -146,18 +147,33 @@ def _working_grey(frame: np.ndarray) -> tuple[np.ndarray, float, float]:
 # --------------------------------------------------------------------------- ink map
 
 
-def _morph_extrapolated(small: np.ndarray, op: int, kernel: np.ndarray, pad: int) -> np.ndarray:
+def _morph_extrapolated(small: np.ndarray, op: int, kernel: np.ndarray, pad: int,
+                        thumbnail: bool = False) -> np.ndarray:
     """Closing/opening that follows light fall-off into the corners.
 
     Replicating the border turns a vignetted corner into a valley that a closing fills in
     (false ink all along the edge). Pad by point reflection instead, which continues the
     gradient, but never beyond the edge value towards the ink side (ink near the border).
+
+    A thumbnail (one digit scanned or cut to its own box) has no fall-off, and its strokes run
+    into the border: there the padding is the mirror image, which continues a stroke as a
+    stroke, so the background estimate is not pulled to the ink. A line along a whole side (an
+    underline, a cell's border) keeps the padding above: it is left to the background.
     """
     edge = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_REPLICATE).astype(np.int16)
     mirror = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_REFLECT_101).astype(np.int16)
     extended = 2 * edge - mirror
     extended = np.minimum(extended, edge) if op == cv2.MORPH_CLOSE else np.maximum(extended, edge)
     extended = np.clip(extended, 0, 255).astype(np.uint8)
+    if thumbnail:
+        reflected = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_REFLECT)
+        level = float(np.median(small))
+        inked = small < level - MIN_CONTRAST if op == cv2.MORPH_CLOSE else small > level + MIN_CONTRAST
+        sides = ((inked[0], np.s_[:pad, :]), (inked[-1], np.s_[-pad:, :]),
+                 (inked[:, 0], np.s_[:, :pad]), (inked[:, -1], np.s_[:, -pad:]))
+        for border, region in sides:
+            if border.mean() < BORDER_BAND_SPAN:
+                extended[region] = reflected[region]
     out = cv2.morphologyEx(extended, op, kernel, borderType=cv2.BORDER_REPLICATE)
     return out[pad:-pad, pad:-pad]
 
@@ -209,7 +225,7 @@ def _corners_light(half: np.ndarray) -> bool:
     return level > (_percentile(half, 5) + _percentile(half, 95)) / 2
 
 
-def _ink_map(grey: np.ndarray) -> tuple[np.ndarray, float, np.ndarray | None]:
+def _ink_map(grey: np.ndarray, thumbnail: bool = False) -> tuple[np.ndarray, float, np.ndarray | None]:
     """Ink strength (0 = background) whatever the polarity, a noise-based minimum contrast, and
     the band left out around a page edge (None without one)."""
     h, w = grey.shape
@@ -226,8 +242,8 @@ def _ink_map(grey: np.ndarray) -> tuple[np.ndarray, float, np.ndarray | None]:
     share = TIGHT_KERNEL if tight else 0.25
     kc = max(3, int(min(sh, sw) * share) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (kc, kc))
-    closed = _morph_extrapolated(small, cv2.MORPH_CLOSE, kernel, kc // 2)
-    opened = _morph_extrapolated(small, cv2.MORPH_OPEN, kernel, kc // 2)
+    closed = _morph_extrapolated(small, cv2.MORPH_CLOSE, kernel, kc // 2, thumbnail)
+    opened = _morph_extrapolated(small, cv2.MORPH_OPEN, kernel, kc // 2, thumbnail)
     # A page edge is a step in the background that both estimates keep and the low resolution
     # smears: no ink can be told from the step there, so leave a band around it out.
     ring = np.ones((3, 3), np.uint8)
@@ -886,11 +902,11 @@ class Found:
     unread: list[tuple[int, int, int, int]] = field(default_factory=list)
 
 
-def _inked(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, float, float]:
+def _inked(grey: np.ndarray, thumbnail: bool = False) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, float, float]:
     """The ink map at working resolution, the band left out around a page edge, the ink map at
     half resolution (digits are found there: 4x cheaper, and the averaging tames noise; they are
     cropped at full), its noise floor and its ink threshold."""
-    raw, floor, edge = _ink_map(grey)
+    raw, floor, edge = _ink_map(grey, thumbnail)
     ink = cv2.resize(raw, (max(1, raw.shape[1] // 2), max(1, raw.shape[0] // 2)), interpolation=cv2.INTER_AREA)
     hist = _histogram(ink)
     # The ink map's own median is the paper's level in it: contrast counts from there.
@@ -978,7 +994,8 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
     if frame.shape[0] < 8 or frame.shape[1] < 8:
         return Found()
     grey, sx, sy = _working_grey(frame)
-    raw, edge, ink, floor, threshold = _inked(grey)
+    thumbnail = max(frame.shape[:2]) <= THUMBNAIL_SIDE
+    raw, edge, ink, floor, threshold = _inked(grey, thumbnail)
     # A tilted photo of ruled paper, a form or a table: its lines are found as straight runs
     # along the axes, so turn it straight first (and the boxes back at the end).
     back = None  # the turn from the straightened frame back to this one
@@ -990,7 +1007,7 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
         turn = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
         back = cv2.invertAffineTransform(turn)
         grey = cv2.warpAffine(grey, turn, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        raw, edge, ink, floor, threshold = _inked(grey)
+        raw, edge, ink, floor, threshold = _inked(grey, thumbnail)
         mask = (ink > threshold).astype(np.uint8)
         labelled = _label(mask)
     half_size = (ink.shape[1], ink.shape[0])
