@@ -75,6 +75,10 @@ SKEW_MAX = 15.0  # degrees: ... and steeper lines are no rules
 SKEW_MIN = 1.5  # degrees: a frame tilted less is left as it is (runs along the axes still find its lines)
 POLARITY_SURE = 10  # ink outliers this many times stronger on one side decide the polarity; closer, the corners do
 THUMBNAIL_SIDE = 64  # px: a frame no longer than this is a thumbnail, one digit in its own box
+JOIN_SHORT = 0.75  # two neighbours may be one digit's strokes (an open 4) when one is under this share of both ...
+# ... the other's height and the row's, ...
+JOIN_GAP = 0.15  # ... they are at most this many row heights apart ...
+JOIN_ASPECT = 1.3  # ... and together at most this many times wider than tall
 SOFT_EDGE = 0.4  # ink just outside a piece at this share of its core's: a shadow's soft edge, not a pen's
 
 
@@ -89,6 +93,7 @@ class DigitCrop:
     on_line: bool = False  # it stands on a line that was taken out (a 2's base there went with it)
     under_line: bool = False  # a line that was taken out touches its top (a 7's bar there went with it)
     at_edge: bool = False  # it touches ink left out as a page edge, a margin or a shadow: part of it may be gone
+    joined: DigitCrop | None = None  # this crop and the next as one digit, when they may be its two strokes
 
 
 # --------------------------------------------------------------------------- input
@@ -770,6 +775,31 @@ def _without_underline(piece: _Piece) -> _Piece | None:
     return _Piece((x + x0, y + y0, x1 - x0, y1 - y0), rest[y0:y1, x0:x1], piece.strength)
 
 
+def _may_be_one(a: _Piece, b: _Piece, row: float) -> bool:
+    """Whether neighbours a and b (left to right) may be the two strokes of one digit: a 4 drawn
+    as an open corner and a bar. One of them is short, they (nearly) touch, and together they
+    are digit-shaped. Only the reader, with the model, can tell."""
+    ax, ay, aw, ah = a.box
+    bx, by, bw, bh = b.box
+    x0, y0 = min(ax, bx), min(ay, by)
+    w, h = max(ax + aw, bx + bw) - x0, max(ay + ah, by + bh) - y0
+    overlap_y = min(ay + ah, by + bh) - max(ay, by)
+    return (min(ah, bh) < JOIN_SHORT * min(row, max(ah, bh)) and bx - (ax + aw) <= JOIN_GAP * row and overlap_y > 0
+            and w <= JOIN_ASPECT * h)
+
+
+def _union(a: _Piece, b: _Piece) -> _Piece:
+    """Two pieces as one: the box around both, with both pieces' pixels."""
+    x0, y0 = min(a.box[0], b.box[0]), min(a.box[1], b.box[1])
+    x1 = max(a.box[0] + a.box[2], b.box[0] + b.box[2])
+    y1 = max(a.box[1] + a.box[3], b.box[1] + b.box[3])
+    own = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    for p in (a, b):
+        x, y, w, h = p.box
+        own[y - y0: y - y0 + h, x - x0: x - x0 + w] |= p.own
+    return _Piece((x0, y0, x1 - x0, y1 - y0), own, max(a.strength, b.strength))
+
+
 def _touches(region: np.ndarray | None, piece: _Piece) -> bool:
     """Whether the piece's own pixels come within 2 px of the region (what was left out)."""
     if region is None:
@@ -1043,15 +1073,21 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
             w, h = min(float(x1), grey.shape[1]) - x, min(float(y1), grey.shape[0]) - y
         return ox + int(x * sx), oy + int(y * sy), max(1, round(w * sx)), max(1, round(h * sy))
 
-    for piece in _reading_order(kept):
+    def crop_of(piece: _Piece) -> DigitCrop:
         image, box, inside = _crop(raw, piece, threshold)
-        crop = DigitCrop(normalise_digit(image), in_frame(*box), inside, on_line=_stands_on(lines, piece),
-                         under_line=_hangs_from(lines, piece),
-                         at_edge=_touches(left_out, piece))
+        return DigitCrop(normalise_digit(image), in_frame(*box), inside)
+
+    ordered = _reading_order(kept)
+    row = _row_height([p.box[3] for p in ordered]) if ordered else 0.0
+    for k, piece in enumerate(ordered):
+        crop = crop_of(piece)
+        crop.on_line, crop.under_line = _stands_on(lines, piece), _hangs_from(lines, piece)
+        crop.at_edge = _touches(left_out, piece)
         unlined = _without_underline(piece)
         if unlined is not None:
-            image, box, inside = _crop(raw, unlined, threshold)
-            crop.unlined = DigitCrop(normalise_digit(image), in_frame(*box), inside)
+            crop.unlined = crop_of(unlined)
+        if k + 1 < len(ordered) and _may_be_one(piece, ordered[k + 1], row):
+            crop.joined = crop_of(_union(piece, ordered[k + 1]))
         found.crops.append(crop)
     found.unread = [in_frame(*(2 * v for v in p.box)) for p in unread]
     return found

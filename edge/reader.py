@@ -24,6 +24,7 @@ SPLIT_WIDTH = 0.6  # a crop is tried as k touching digits once it is k × this m
 MAX_PARTS = 3  # ... for k up to this
 RIVAL_WIDTH = 1.0  # a crop left whole but this many heights wide is also tried as two digits (its best ...
 RIVAL_CUTS, RIVAL = 2, 0.99  # ... cuts): if every piece then scores this much, the whole is doubtful
+JOIN_SURE = 0.9  # two strokes read as one digit at least as surely as the surer alone, and at least this surely
 SPLIT_MARGIN = 0.1  # a split must beat the whole crop's mean log-confidence by this much ...
 BALANCE = 0.01  # the weight of unequal piece widths when ranking cuts
 NARROW, CLOSE = 0.4, 0.05  # two narrow crops this close (in digit heights) may be one digit in two pieces
@@ -84,6 +85,7 @@ def read_digits(frame: np.ndarray, classifier: Classifier, source: str = "",
         return reading
     probs = list(classifier.probabilities(np.stack([c.image for c in crops])))
     crops, probs, lined = _without_underlines(crops, probs, classifier)
+    crops, probs = _join_strokes(crops, probs, classifier)
     crops, probs, split, rivalled = _split_touching(crops, probs, classifier)
     rivalled = [r or any(c is d for d in lined) for c, r in zip(crops, rivalled)]
     crops, probs, split, doubt = _drop_not_digits(crops, probs, split, rivalled)
@@ -132,6 +134,36 @@ def _without_underlines(crops: list[DigitCrop], probs: list[np.ndarray], classif
         elif labels[unlined] != labels[whole] and sure[unlined] >= np.log(0.5):
             doubtful.append(crops[i])  # a 3 on a line, or a 2: both read surely
     return crops, probs, doubtful
+
+
+def _join_strokes(crops: list[DigitCrop], probs: list[np.ndarray], classifier: Classifier,
+                  ) -> tuple[list[DigitCrop], list[np.ndarray]]:
+    """Segmentation by recognition, the other way: two neighbours that may be one digit's strokes
+    (an open 4 drawn as a corner and a bar) are read as one when the model reads the pair, under
+    the variants, at least as surely as the surer of the two alone."""
+    which = [i for i in range(len(crops) - 1) if crops[i].joined is not None]
+    if not which:
+        return crops, probs
+    joined = [crops[i].joined for i in which]
+    images = np.stack([c.image for c in joined] + [crops[i].image for i in which] + [crops[i + 1].image for i in which])
+    p = np.concatenate([classifier.probabilities(np.stack([c.image for c in joined])),
+                        np.stack([probs[i] for i in which] + [probs[i + 1] for i in which])])
+    sure = _log_agreement(images, p, classifier)
+    n = len(which)
+    chosen = {i: k for k, i in enumerate(which)
+              if sure[k] >= max(sure[n + k], sure[2 * n + k], np.log(JOIN_SURE))}
+    out_crops, out_probs, skip = [], [], set()
+    for i, (crop, q) in enumerate(zip(crops, probs)):
+        if i in skip:
+            continue
+        if i in chosen:
+            out_crops.append(joined[chosen[i]])
+            out_probs.append(p[chosen[i]])
+            skip.add(i + 1)
+        else:
+            out_crops.append(crop)
+            out_probs.append(q)
+    return out_crops, out_probs
 
 
 def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray], classifier: Classifier,
