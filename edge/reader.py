@@ -202,6 +202,10 @@ def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray], classifier:
             # Not clearly surer: at least as sure, and clearly steadier under the variants?
             if _certainty(best[1]) < _certainty([p]) or not _split_steadier(crop, p, best[0], best[1], classifier):
                 best = None
+        elif best is not None and w <= WIDE * h and not _split_steadier(crop, p, best[0], best[1], classifier, 0.0):
+            # As wide as one digit may be (a wide 6 whose halves read as 6 and 7): the pieces must
+            # also keep their readings under the variants at least as well as the whole does.
+            best = None
         if best is None:
             out_crops.append(crop)
             out_probs.append(p)
@@ -216,13 +220,15 @@ def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray], classifier:
 
 
 def _split_steadier(crop: DigitCrop, p: np.ndarray, pieces: list[DigitCrop], piece_probs: list[np.ndarray],
-                    classifier: Classifier) -> bool:
-    """Whether the pieces of a cut survive tilting and a bolder pen clearly better than the whole
-    crop does. The model often reads two glued digits as one about as surely as it reads the
-    pieces; that one digit is a guess that wobbles under the variants, the pieces do not."""
+                    classifier: Classifier, margin: float | None = None) -> bool:
+    """Whether the pieces of a cut survive tilting and a bolder pen better than the whole crop
+    does, by `margin` (STEADY_MARGIN: clearly, unless told). The model often reads two glued
+    digits as one about as surely as it reads the pieces; that one digit is a guess that wobbles
+    under the variants, the pieces do not."""
     sure = _log_agreement(np.stack([crop.image] + [c.image for c in pieces]), np.stack([p] + list(piece_probs)),
                           classifier)
-    return float(sure[1:].mean()) >= float(sure[0]) + STEADY_MARGIN and float(sure[1:].min()) >= np.log(STEADY_PIECE)
+    margin = STEADY_MARGIN if margin is None else margin
+    return float(sure[1:].mean()) >= float(sure[0]) + margin and float(sure[1:].min()) >= np.log(STEADY_PIECE)
 
 
 def _drop_not_digits(crops: list[DigitCrop], probs: list[np.ndarray], split: list[bool], rivalled: list[bool],
