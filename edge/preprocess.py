@@ -303,7 +303,7 @@ def _label(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
 
 
 def _components(mask: np.ndarray, labelled: tuple[int, np.ndarray, np.ndarray] | None = None,
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                thumbnail: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Label image, stats rows (x, y, w, h, area, label) of plausible pieces, labels of border junk.
 
     A digit may touch the border (a tight crop) or fill the frame (one digit photographed
@@ -326,7 +326,11 @@ def _components(mask: np.ndarray, labelled: tuple[int, np.ndarray, np.ndarray] |
     upright = (np.abs(2 * x + bw - w) <= w / 2) & (bh >= 3 * bw)
     solid = touches & (fill > SOLID_FILL) & (area > SOLID_BORDER_AREA * h * w) & ~upright
     sliver = touches & (np.maximum(bw, bh) > SLIVER * np.minimum(bw, bh)) & ~upright  # a page edge's thin strip
-    junk = down_a_side | along_a_side | solid | sliver | ((fill > SOLID_FILL) & (area > SOLID_AREA * h * w) & ~upright)
+    junk = down_a_side | along_a_side | sliver
+    if not thumbnail:
+        # A thumbnail is one digit in its own box, with no shadow or margin in it: a bold 8 there
+        # fills most of its box.
+        junk |= solid | ((fill > SOLID_FILL) & (area > SOLID_AREA * h * w) & ~upright)
     keep = ~junk & (area >= MIN_PIECE_AREA)
     good = stats[keep]
     if len(good):
@@ -1042,7 +1046,7 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
         labelled = _label(mask)
     half_size = (ink.shape[1], ink.shape[0])
     mask, lines, labelled = _remove_lines(mask, labelled=labelled)
-    labels, stats, junk = _components(mask, labelled)
+    labels, stats, junk = _components(mask, labelled, thumbnail)
     # What is left out as a page edge, a margin or a shadow: a digit touching it may be cut short.
     left_out = None if edge is None else cv2.resize(edge, half_size, interpolation=cv2.INTER_NEAREST)
     if len(junk):
@@ -1054,7 +1058,7 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
         threshold = max(_otsu(_histogram(ink, keep)), floor)
         mask, again, labelled = _remove_lines((ink > threshold).astype(np.uint8) & keep, known=lines)
         lines |= again
-        labels, stats, _ = _components(mask, labelled)
+        labels, stats, _ = _components(mask, labelled, thumbnail)
     if lines.any():
         # Lines are gone from the mask; take them out of the ink the crops are cut from too.
         ink = ink.copy()
