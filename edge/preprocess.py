@@ -355,7 +355,7 @@ def _runs(mask: np.ndarray, length: int, horizontal: bool) -> np.ndarray:
 
 
 def _remove_lines(mask: np.ndarray, known: np.ndarray | None = None,
-                  labelled: tuple[int, np.ndarray, np.ndarray] | None = None,
+                  labelled: tuple[int, np.ndarray, np.ndarray] | None = None, thumbnail: bool = False,
                   ) -> tuple[np.ndarray, np.ndarray, tuple | None]:
     """(mask without ruled lines, underlines, boxes and table borders; the line pixels removed).
 
@@ -366,7 +366,8 @@ def _remove_lines(mask: np.ndarray, known: np.ndarray | None = None,
     crossed a line are bridged again. `known`: lines found at another threshold, lines still (and
     ends for box sides) though the mask may have lost them. `labelled`: `_label(mask)` when the
     caller has it. Also returns `_label` of the mask when nothing was removed (the caller's
-    components need not be labelled twice).
+    components need not be labelled twice). In a `thumbnail`, a piece spanning the frame is the
+    digit filling its own box, not a grid: the digits are that tall.
     """
     h, w = mask.shape
     none = np.zeros_like(mask)
@@ -384,7 +385,7 @@ def _remove_lines(mask: np.ndarray, known: np.ndarray | None = None,
     if lines.any():
         digit_h = _typical_height(mask & ~cv2.dilate(lines, np.ones((3, 3), np.uint8)))
     else:
-        digit_h = _typical_height(mask, unlike_lines=True, labelled=labelled)
+        digit_h = _typical_height(mask, unlike_lines=True, labelled=labelled, spanning=thumbnail)
     # The common frame: no straight run long enough to be a line at all (two cheap openings).
     shortest_h, shortest_v = max(12, w // 8), max(12, h // 8)  # runs shorter than this are never lines
     reach_h = max(shortest_h, int(LINE_LENGTH * digit_h))
@@ -515,11 +516,13 @@ def _thickness(lines: np.ndarray) -> int:
     return int(np.ceil(2 * _percentile(core, 90))) if core.size else 1
 
 
-def _typical_height(mask: np.ndarray, unlike_lines: bool = False, labelled: tuple | None = None) -> int:
+def _typical_height(mask: np.ndarray, unlike_lines: bool = False, labelled: tuple | None = None,
+                    spanning: bool = False) -> int:
     """Height of the tallest sizeable components: how tall the digits in this frame are.
 
     `unlike_lines` counts only components that cannot be mostly line: not much wider than tall
-    (a ruled line with digits on it) and not spanning the whole frame (a squared-paper grid).
+    (a ruled line with digits on it) and, unless `spanning`, not spanning the whole frame (a
+    squared-paper grid).
     """
     count, _, stats = labelled if labelled is not None else _label(mask)
     if count <= 1:
@@ -527,7 +530,8 @@ def _typical_height(mask: np.ndarray, unlike_lines: bool = False, labelled: tupl
     stats = stats[1:]
     if unlike_lines:
         h, w = mask.shape
-        stats = stats[(stats[:, 2] < 3 * stats[:, 3]) & ~((stats[:, 2] > 0.9 * w) & (stats[:, 3] > 0.9 * h))]
+        grid = (stats[:, 2] > 0.9 * w) & (stats[:, 3] > 0.9 * h) & (not spanning)
+        stats = stats[(stats[:, 2] < 3 * stats[:, 3]) & ~grid]
         if not len(stats):
             return 0
     stats = stats[stats[:, 4] >= max(MIN_PIECE_AREA, SPECK_SHARE * stats[:, 4].max())]
@@ -1045,7 +1049,7 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
         mask = (ink > threshold).astype(np.uint8)
         labelled = _label(mask)
     half_size = (ink.shape[1], ink.shape[0])
-    mask, lines, labelled = _remove_lines(mask, labelled=labelled)
+    mask, lines, labelled = _remove_lines(mask, labelled=labelled, thumbnail=thumbnail)
     labels, stats, junk = _components(mask, labelled, thumbnail)
     # What is left out as a page edge, a margin or a shadow: a digit touching it may be cut short.
     left_out = None if edge is None else cv2.resize(edge, half_size, interpolation=cv2.INTER_NEAREST)
@@ -1056,7 +1060,8 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
         keep = (cv2.dilate(lut[labels], np.ones((5, 5), np.uint8)) == 0).astype(np.uint8)
         left_out = (1 - keep) if left_out is None else (left_out | (1 - keep))
         threshold = max(_otsu(_histogram(ink, keep)), floor)
-        mask, again, labelled = _remove_lines((ink > threshold).astype(np.uint8) & keep, known=lines)
+        mask, again, labelled = _remove_lines((ink > threshold).astype(np.uint8) & keep, known=lines,
+                                              thumbnail=thumbnail)
         lines |= again
         labels, stats, _ = _components(mask, labelled, thumbnail)
     if lines.any():

@@ -33,8 +33,10 @@ def _ink_on(page: np.ndarray, digit: np.ndarray, x: int, y: int, side: int) -> N
     page[y: y + side, x: x + side] *= 1 - 0.85 * big
 
 
-def square_frame(digit: np.ndarray, label: int, side: int, pen: int) -> Photo:
-    """The digit's height fills a side × side frame; a `pen` px disk thickens a 112 px rendering."""
+def square_frame(digit: np.ndarray, label: int, side: int, pen: int, stretch: bool = False) -> Photo:
+    """The digit's height fills a side × side frame; a `pen` px disk thickens a 112 px rendering.
+    With `stretch`, its box fills the frame both ways, as some digit sets store them (NIST's
+    normalised bitmaps, Semeion): its strokes run into all four sides."""
     big = cv2.resize(digit, (112, 112), interpolation=cv2.INTER_CUBIC)
     if pen:
         big = cv2.dilate(big, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (pen, pen)))
@@ -44,7 +46,7 @@ def square_frame(digit: np.ndarray, label: int, side: int, pen: int) -> Photo:
     s = max(h, w)
     square = np.zeros((s, s), np.uint8)
     square[(s - h) // 2: (s - h) // 2 + h, (s - w) // 2: (s - w) // 2 + w] = big
-    small = cv2.resize(square, (side, side), interpolation=cv2.INTER_AREA).astype(np.float32)
+    small = cv2.resize(big if stretch else square, (side, side), interpolation=cv2.INTER_AREA).astype(np.float32)
     image = (PAPER * (1 - 0.9 * small / 255)).astype(np.uint8)
     return Photo(image, str(label), [(0, 0, side, side)])
 
