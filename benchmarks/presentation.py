@@ -3,8 +3,9 @@
     python -m edge_digits.benchmarks.presentation [--model models/digits_int8.tflite]
         [--count 200] [--seed 4242]
 
-A digit filling a small square frame, several rows on a page, a number small in a big photo, and
-field photos of lines tilted 8° (next to the same photos upright). MNIST *test* digits; the
+A digit filling a small square frame, several rows on a page, a number small in a big photo,
+field photos of lines tilted 8° (next to the same photos upright), and a digit stretched to fill
+a small square frame both ways. MNIST *test* digits; the
 default seed was not used while developing.
 """
 

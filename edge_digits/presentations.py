@@ -8,7 +8,9 @@ picture was taken or stored, each a way the reader once failed on:
   them (USPS: 16 px), with a bolder pen;
 - `rows`: a page with a number on each of two or three lines, the lines slanted a little;
 - `small_in_big`: a number whose digits are 2% of a 4000×3000 photo's short side;
-- `tilted`: a field photo of lines (underline, ruled paper, a box) turned by some degrees.
+- `tilted`: a field photo of lines (underline, ruled paper, a box) turned by some degrees;
+- `square_frame(..., stretch=True)` (kind `stretched-frame`): the digit's box stretched to fill
+  the frame both ways, as NIST's normalised bitmaps and Semeion store digits.
 
 Every random choice comes from the `rng` passed in. Use MNIST *test* digits to measure.
 """
@@ -24,7 +26,7 @@ from edge_digits.field_photos import make_field_photos
 from edge_digits.photos import Photo
 
 PAPER = 235
-KINDS = ("square-frame", "rows", "small-in-big", "tilted")
+KINDS = ("square-frame", "rows", "small-in-big", "tilted", "stretched-frame")
 
 
 def _ink_on(page: np.ndarray, digit: np.ndarray, x: int, y: int, side: int) -> None:
@@ -110,9 +112,10 @@ def make_presentations(images: np.ndarray, labels: np.ndarray, kind: str, count:
         yield from (photo for _, photo in tilted(images, labels, count, seed))
         return
     for n in range(count):
-        if kind == "square-frame":
+        if kind in ("square-frame", "stretched-frame"):
             i = int(rng.integers(len(labels)))
-            yield square_frame(images[i], int(labels[i]), side=(16, 24, 32, 48)[n % 4], pen=(0, 5, 9)[n % 3])
+            yield square_frame(images[i], int(labels[i]), side=(16, 24, 32, 48)[n % 4], pen=(0, 5, 9)[n % 3],
+                               stretch=kind == "stretched-frame")
         elif kind == "rows":
             yield rows(images, labels, rng)
         elif kind == "small-in-big":
