@@ -30,8 +30,9 @@ def presentation_accuracy(classifier: Classifier, count: int, seed: int) -> dict
     for n, kind in enumerate(KINDS):
         pictures = make_presentations(test.images, test.labels, kind, count, seed + n)
         scores[kind] = sum(read_digits(p.image, classifier).text == p.text for p in pictures) / count
-    upright = (photo for photo, _ in tilted(test.images, test.labels, count, seed + KINDS.index("tilted")))
-    scores["tilted, upright"] = sum(read_digits(p.image, classifier).text == p.text for p in upright) / count
+        if kind == "tilted":
+            upright = (photo for photo, _ in tilted(test.images, test.labels, count, seed + n))
+            scores["tilted, upright"] = sum(read_digits(p.image, classifier).text == p.text for p in upright) / count
     return scores
 
 
