@@ -85,12 +85,14 @@ def read_digits(frame: np.ndarray, classifier: Classifier, source: str = "",
         return reading
     probs = list(classifier.probabilities(np.stack([c.image for c in crops])))
     crops, probs, lined = _without_underlines(crops, probs, classifier)
-    crops, probs = _join_strokes(crops, probs, classifier)
+    crops, probs, joined = _join_strokes(crops, probs, classifier)
     crops, probs, split, rivalled = _split_touching(crops, probs, classifier)
     rivalled = [r or any(c is d for d in lined) for c, r in zip(crops, rivalled)]
     crops, probs, split, doubt = _drop_not_digits(crops, probs, split, rivalled)
     if not crops:
         return reading
+    # Two pieces read as one digit are a guessed segmentation, like a cut.
+    doubt = np.minimum(doubt, [DOUBT_SPLIT if any(c is j for j in joined) else 1.0 for c in crops])
     crops, probs, tailed = _without_tails(crops, probs, classifier)
     doubt[tailed] = np.minimum(doubt[tailed], DOUBT_SPLIT)
     reading.crops = crops
@@ -137,13 +139,13 @@ def _without_underlines(crops: list[DigitCrop], probs: list[np.ndarray], classif
 
 
 def _join_strokes(crops: list[DigitCrop], probs: list[np.ndarray], classifier: Classifier,
-                  ) -> tuple[list[DigitCrop], list[np.ndarray]]:
+                  ) -> tuple[list[DigitCrop], list[np.ndarray], list[DigitCrop]]:
     """Segmentation by recognition, the other way: two neighbours that may be one digit's strokes
     (an open 4 drawn as a corner and a bar) are read as one when the model reads the pair, under
     the variants, at least as surely as the surer of the two alone."""
     which = [i for i in range(len(crops) - 1) if crops[i].joined is not None]
     if not which:
-        return crops, probs
+        return crops, probs, []
     joined = [crops[i].joined for i in which]
     images = np.stack([c.image for c in joined] + [crops[i].image for i in which] + [crops[i + 1].image for i in which])
     p = np.concatenate([classifier.probabilities(np.stack([c.image for c in joined])),
@@ -163,7 +165,7 @@ def _join_strokes(crops: list[DigitCrop], probs: list[np.ndarray], classifier: C
         else:
             out_crops.append(crop)
             out_probs.append(q)
-    return out_crops, out_probs
+    return out_crops, out_probs, [joined[k] for k in chosen.values()]
 
 
 def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray], classifier: Classifier,

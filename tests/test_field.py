@@ -237,18 +237,20 @@ def test_a_one_hanging_from_a_line_taken_out_is_doubted(classifier):
     assert reading.digits[1].label == 1 and reading.digits[1].confidence >= 0.9, reading.line()
 
 
-@pytest.mark.parametrize("gap", [4, 8, 12])
+@pytest.mark.parametrize("gap", [8, 12])
 @pytest.mark.parametrize("slant", [0, 10])
 def test_an_open_four_drawn_in_two_strokes_is_one_digit(classifier, gap, slant):
     """An open 4 is often drawn as a corner and a separate bar. The two pieces read as a sure
-    1 and a guess ("1111", "2121": 5 of these 6 pages before); together, as a sure 4."""
+    1 and a guess ("1111", "2121": all 4 pages before); together, as a sure 4."""
     page = _page()
     for x in (150, 330):
         cv2.polylines(page, [np.array([(x + slant, 180), (x, 255), (x + 52 - gap, 255)])], False, (40, 40, 40), 7,
                       cv2.LINE_AA)
         cv2.line(page, (x + 58 + slant, 175), (x + 58, 300), (40, 40, 40), 7, cv2.LINE_AA)
     page = cv2.GaussianBlur(page, (0, 0), 1.0)
-    assert read_digits(page, classifier).text == "44"
+    reading = read_digits(page, classifier)
+    assert reading.text == "44"
+    assert all(d.confidence <= 0.85 for d in reading.digits), "a guessed join is never fully trusted"
 
 
 def test_a_digit_cut_by_a_tight_crops_side_is_not_a_page_edge(mnist_test, classifier):
