@@ -74,7 +74,9 @@ SKEW_LINE = 0.6  # ... and runs straight along this share of it ...
 SKEW_MAX = 15.0  # degrees: ... and steeper lines are no rules
 SKEW_MIN = 1.5  # degrees: a frame tilted less is left as it is (runs along the axes still find its lines)
 POLARITY_SURE = 10  # ink outliers this many times stronger on one side decide the polarity; closer, the corners do
-THUMBNAIL_SIDE = 128  # px: a frame no longer than this is a thumbnail, one digit in its own box
+THUMBNAIL_SIDE = 128  # px: a frame no longer than this is a thumbnail, one digit in its own box ...
+SPANNING_SIDE = 64  # px: ... up to this, a piece spanning it is that digit, not a grid (a table's cell is bigger)
+NEAR_SIDE = 0.2  # a line this share of a thumbnail's side from it or nearer is left to the background, digit or not
 JOIN_SHORT = 0.75  # neighbours may be one digit's strokes (an open 4): one under this share of the other and the row
 JOIN_GAP = 0.15  # ... tall, at most this many row heights apart ...
 JOIN_ASPECT = 1.3  # ... and together at most this many times wider than tall
@@ -161,8 +163,9 @@ def _morph_extrapolated(small: np.ndarray, op: int, kernel: np.ndarray, pad: int
 
     A thumbnail (one digit scanned or cut to its own box) has no fall-off, and its strokes run
     into the border: there the padding is the mirror image, which continues a stroke as a
-    stroke, so the background estimate is not pulled to the ink. A line along a whole side (an
-    underline, a cell's border) keeps the padding above: it is left to the background.
+    stroke, so the background estimate is not pulled to the ink. A side with a line along it,
+    at it or near it (an underline, a cell's border), keeps the padding above: the line is
+    left to the background.
     """
     edge = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_REPLICATE).astype(np.int16)
     mirror = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_REFLECT_101).astype(np.int16)
@@ -173,10 +176,11 @@ def _morph_extrapolated(small: np.ndarray, op: int, kernel: np.ndarray, pad: int
         reflected = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_REFLECT)
         level = float(np.median(small))
         inked = small < level - MIN_CONTRAST if op == cv2.MORPH_CLOSE else small > level + MIN_CONTRAST
-        sides = ((inked[0], np.s_[:pad, :]), (inked[-1], np.s_[-pad:, :]),
-                 (inked[:, 0], np.s_[:, :pad]), (inked[:, -1], np.s_[:, -pad:]))
-        for border, region in sides:
-            if border.mean() < BORDER_BAND_SPAN:
+        near = max(1, int(NEAR_SIDE * min(small.shape)))
+        sides = ((inked[:near].mean(axis=1), np.s_[:pad, :]), (inked[-near:].mean(axis=1), np.s_[-pad:, :]),
+                 (inked[:, :near].mean(axis=0), np.s_[:, :pad]), (inked[:, -near:].mean(axis=0), np.s_[:, -pad:]))
+        for spans, region in sides:
+            if spans.max() < BORDER_BAND_SPAN:
                 extended[region] = reflected[region]
     out = cv2.morphologyEx(extended, op, kernel, borderType=cv2.BORDER_REPLICATE)
     return out[pad:-pad, pad:-pad]
@@ -354,7 +358,7 @@ def _runs(mask: np.ndarray, length: int, horizontal: bool) -> np.ndarray:
 
 
 def _remove_lines(mask: np.ndarray, known: np.ndarray | None = None,
-                  labelled: tuple[int, np.ndarray, np.ndarray] | None = None, thumbnail: bool = False,
+                  labelled: tuple[int, np.ndarray, np.ndarray] | None = None, spanning: bool = False,
                   ) -> tuple[np.ndarray, np.ndarray, tuple | None]:
     """(mask without ruled lines, underlines, boxes and table borders; the line pixels removed).
 
@@ -365,8 +369,8 @@ def _remove_lines(mask: np.ndarray, known: np.ndarray | None = None,
     crossed a line are bridged again. `known`: lines found at another threshold, lines still (and
     ends for box sides) though the mask may have lost them. `labelled`: `_label(mask)` when the
     caller has it. Also returns `_label` of the mask when nothing was removed (the caller's
-    components need not be labelled twice). In a `thumbnail`, a piece spanning the frame is the
-    digit filling its own box, not a grid: the digits are that tall.
+    components need not be labelled twice). With `spanning` (a small thumbnail), a piece spanning
+    the frame is the digit filling its own box, not a grid: the digits are that tall.
     """
     h, w = mask.shape
     none = np.zeros_like(mask)
@@ -384,7 +388,7 @@ def _remove_lines(mask: np.ndarray, known: np.ndarray | None = None,
     if lines.any():
         digit_h = _typical_height(mask & ~cv2.dilate(lines, np.ones((3, 3), np.uint8)))
     else:
-        digit_h = _typical_height(mask, unlike_lines=True, labelled=labelled, spanning=thumbnail)
+        digit_h = _typical_height(mask, unlike_lines=True, labelled=labelled, spanning=spanning)
     # The common frame: no straight run long enough to be a line at all (two cheap openings).
     shortest_h, shortest_v = max(12, w // 8), max(12, h // 8)  # runs shorter than this are never lines
     reach_h = max(shortest_h, int(LINE_LENGTH * digit_h))
@@ -1032,6 +1036,7 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
         return Found()
     grey, sx, sy = _working_grey(frame)
     thumbnail = max(frame.shape[:2]) <= THUMBNAIL_SIDE
+    spanning = max(frame.shape[:2]) <= SPANNING_SIDE
     raw, edge, ink, floor, threshold = _inked(grey, thumbnail)
     # A tilted photo of ruled paper, a form or a table: its lines are found as straight runs
     # along the axes, so turn it straight first (and the boxes back at the end).
@@ -1048,7 +1053,7 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
         mask = (ink > threshold).astype(np.uint8)
         labelled = _label(mask)
     half_size = (ink.shape[1], ink.shape[0])
-    mask, lines, labelled = _remove_lines(mask, labelled=labelled, thumbnail=thumbnail)
+    mask, lines, labelled = _remove_lines(mask, labelled=labelled, spanning=spanning)
     labels, stats, junk = _components(mask, labelled, thumbnail)
     # What is left out as a page edge, a margin or a shadow: a digit touching it may be cut short.
     left_out = None if edge is None else cv2.resize(edge, half_size, interpolation=cv2.INTER_NEAREST)
@@ -1060,7 +1065,7 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
         left_out = (1 - keep) if left_out is None else (left_out | (1 - keep))
         threshold = max(_otsu(_histogram(ink, keep)), floor)
         mask, again, labelled = _remove_lines((ink > threshold).astype(np.uint8) & keep, known=lines,
-                                              thumbnail=thumbnail)
+                                              spanning=spanning)
         lines |= again
         labels, stats, _ = _components(mask, labelled, thumbnail)
     if lines.any():
