@@ -76,7 +76,8 @@ SKEW_MIN = 1.5  # degrees: a frame tilted less is left as it is (runs along the 
 POLARITY_SURE = 10  # ink outliers this many times stronger on one side decide the polarity; closer, the corners do
 THUMBNAIL_SIDE = 128  # px: a frame no longer than this is a thumbnail, one digit in its own box ...
 SPANNING_SIDE = 64  # px: ... up to this, a piece spanning it is that digit, not a grid (a table's cell is bigger)
-NEAR_SIDE = 0.2  # a line this share of a thumbnail's side from it or nearer is left to the background, digit or not
+NEAR_SIDE = 0.2  # a line this share of a thumbnail's side from it or nearer is left to the background ...
+STROKE_END = 0.3  # ... unless the other ink meets it only within this share of its length from its ends (a 2's base)
 JOIN_SHORT = 0.75  # neighbours may be one digit's strokes (an open 4): one under this share of the other and the row
 JOIN_GAP = 0.15  # ... tall, at most this many row heights apart ...
 JOIN_ASPECT = 1.3  # ... and together at most this many times wider than tall
@@ -177,13 +178,39 @@ def _morph_extrapolated(small: np.ndarray, op: int, kernel: np.ndarray, pad: int
         level = float(np.median(small))
         inked = small < level - MIN_CONTRAST if op == cv2.MORPH_CLOSE else small > level + MIN_CONTRAST
         near = max(1, int(NEAR_SIDE * min(small.shape)))
-        sides = ((inked[:near].mean(axis=1), np.s_[:pad, :]), (inked[-near:].mean(axis=1), np.s_[-pad:, :]),
-                 (inked[:, :near].mean(axis=0), np.s_[:, :pad]), (inked[:, -near:].mean(axis=0), np.s_[:, -pad:]))
-        for spans, region in sides:
-            if spans.max() < BORDER_BAND_SPAN:
-                extended[region] = reflected[region]
+        sides = ((inked, np.s_[:pad, :]), (inked[::-1], np.s_[-pad:, :]),
+                 (inked.T, np.s_[:, :pad]), (inked.T[::-1], np.s_[:, -pad:]))
+        spanned = [_spanned_rows(rows, near) for rows, _ in sides]
+        for k, (rows, region) in enumerate(sides):
+            # A digit's stroke along a side is a bar or a base; a box's or a cell's sides meet at its corners.
+            if len(spanned[k]) and (k >= 2 or any(len(a) for a in spanned[2:]) or _met_inside(rows, spanned[k])):
+                continue
+            extended[region] = reflected[region]
     out = cv2.morphologyEx(extended, op, kernel, borderType=cv2.BORDER_REPLICATE)
     return out[pad:-pad, pad:-pad]
+
+
+def _spanned_rows(rows: np.ndarray, near: int) -> np.ndarray:
+    """Which of the first `near` rows of `rows` (ink, a side's row first) are inked along BORDER_BAND_SPAN of it."""
+    return np.flatnonzero(rows[:near].mean(axis=1) >= BORDER_BAND_SPAN)
+
+
+def _met_inside(rows: np.ndarray, spanned: np.ndarray) -> bool:
+    """Whether the rest of the ink meets a line along a thumbnail's side (`spanned`, its rows)
+    away from the line's ends (a digit standing on an underline), or not at all (a rule). A digit
+    stretched to fill its box runs a stroke along a side too (a 2's base, a 7's bar, a 3's top),
+    but its other strokes meet that one near its ends (each stroke's centre where it meets).
+    """
+    spans = rows.mean(axis=1)
+    inside = int(spanned.max()) + 1
+    while inside < len(rows) and spans[inside] >= 0.5:  # the line's own edge, thick or blurred
+        inside += 1
+    if inside >= len(rows):
+        return True
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], rows[inside].astype(np.int8), [0]))))
+    centres = (edges[::2] + edges[1::2] - 1) / 2  # of each stroke that meets the line
+    end = STROKE_END * (rows.shape[1] - 1)
+    return not len(centres) or bool(((centres > end) & (centres < rows.shape[1] - 1 - end)).any())
 
 
 def _percentile(values: np.ndarray, q: float) -> float:
