@@ -33,6 +33,7 @@ WIDE = 1.35  # a crop left whole though this many times wider than tall may hold
 SHORT_ONE, THIN_ONE = 0.6, 0.5  # a 1 under this share of the row's median height, or pen width, is doubtful
 TALL_ONE, TAIL_CUT = 1.35, 1.1  # a 1 this many times the row's height is read again cut to TAIL_CUT × it (a tail)
 NO_DIGIT = 0.45  # a crop whose likeliest digit scores less is no digit (a currency sign, a mark)
+SIGN_TOP, SIGN_SURE = 0.7, 0.3  # a number's first crop scoring under these (likeliest, agreement) is a sign ($, €)
 STEADY_MARGIN, STEADY_PIECE = 0.5, 0.5  # ... or its pieces' agreement beats the whole's by this, each this
 VARIANT_ANGLE = 8.0  # degrees: the tilt of the variants a confident reading must survive
 
@@ -103,6 +104,13 @@ def read_digits(frame: np.ndarray, classifier: Classifier, source: str = "",
     confidences = np.minimum(confidences, line_doubt(crops, labels))
     # A digit touching a page edge, a margin or a shadow that was left out may have lost a stroke to it.
     confidences = np.minimum(confidences, [DOUBT_SPLIT if c.at_edge else 1.0 for c in crops])
+    top = float(probs[0].max())
+    if len(crops) > 1 and top < SIGN_TOP and confidences[0] < SIGN_SURE:
+        # A currency sign before the amount: barely a digit, and no variant agrees. Had it been
+        # one, the reading would be wrong: the next digit is no surer than the sign was a digit.
+        crops, probs, labels, confidences = crops[1:], probs[1:], labels[1:], confidences[1:]
+        confidences[0] = min(confidences[0], top)
+        reading.crops = crops
     if found.unread:
         # Ink as tall and dark as the digits was left unread: the text may miss digits.
         confidences = np.minimum(confidences, DOUBT_UNREAD)
