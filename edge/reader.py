@@ -33,7 +33,7 @@ WIDE = 1.35  # a crop left whole though this many times wider than tall may hold
 SHORT_ONE, THIN_ONE = 0.6, 0.5  # a 1 under this share of the row's median height, or pen width, is doubtful
 TALL_ONE, TAIL_CUT = 1.35, 1.1  # a 1 this many times the row's height is read again cut to TAIL_CUT × it (a tail)
 NO_DIGIT = 0.45  # a crop whose likeliest digit scores less is no digit (a currency sign, a mark)
-SIGN_TOP, SIGN_SURE = 0.7, 0.3  # a number's first crop scoring under these (likeliest, agreement) is a sign ($, €)
+SIGN_TOP, SIGN_SURE = 0.7, 0.2  # a number's first crop scoring under these (likeliest, agreement) is a sign ($, €)
 STEADY_MARGIN, STEADY_PIECE = 0.5, 0.5  # ... or its pieces' agreement beats the whole's by this, each this
 VARIANT_ANGLE = 8.0  # degrees: the tilt of the variants a confident reading must survive
 
