@@ -180,29 +180,26 @@ def _morph_extrapolated(small: np.ndarray, op: int, kernel: np.ndarray, pad: int
         near = max(1, int(NEAR_SIDE * min(small.shape)))
         sides = ((inked, np.s_[:pad, :]), (inked[::-1], np.s_[-pad:, :]),
                  (inked.T, np.s_[:, :pad]), (inked.T[::-1], np.s_[:, -pad:]))
-        spanned = [_spanned_rows(rows, near) for rows, _ in sides]
+        spans = [rows.mean(axis=1) for rows, _ in sides]  # each row's inked share, the side's row first
+        spanned = [np.flatnonzero(s[:near] >= BORDER_BAND_SPAN) for s in spans]  # rows of a line along it
         for k, (rows, region) in enumerate(sides):
             # A digit's stroke along a side is a bar or a base; a box's or a cell's sides meet at its corners.
-            if len(spanned[k]) and (k >= 2 or any(len(a) for a in spanned[2:]) or _met_inside(rows, spanned[k])):
+            if len(spanned[k]) and (k >= 2 or any(len(a) for a in spanned[2:])
+                                    or _met_inside(rows, spans[k], int(spanned[k].max()))):
                 continue
             extended[region] = reflected[region]
     out = cv2.morphologyEx(extended, op, kernel, borderType=cv2.BORDER_REPLICATE)
     return out[pad:-pad, pad:-pad]
 
 
-def _spanned_rows(rows: np.ndarray, near: int) -> np.ndarray:
-    """Which of the first `near` rows of `rows` (ink, a side's row first) are inked along BORDER_BAND_SPAN of it."""
-    return np.flatnonzero(rows[:near].mean(axis=1) >= BORDER_BAND_SPAN)
-
-
-def _met_inside(rows: np.ndarray, spanned: np.ndarray) -> bool:
-    """Whether the rest of the ink meets a line along a thumbnail's side (`spanned`, its rows)
-    away from the line's ends (a digit standing on an underline), or not at all (a rule). A digit
-    stretched to fill its box runs a stroke along a side too (a 2's base, a 7's bar, a 3's top),
-    but its other strokes meet that one near its ends (each stroke's centre where it meets).
+def _met_inside(rows: np.ndarray, spans: np.ndarray, line: int) -> bool:
+    """Whether the rest of the ink meets a line along a thumbnail's side (`rows`, the side's row
+    first; `spans`, each row's inked share; `line`, the line's innermost row) away from the
+    line's ends (a digit standing on an underline), or not at all (a rule). A digit stretched to
+    fill its box runs a stroke along a side too (a 2's base, a 7's bar, a 3's top), but its
+    other strokes meet that one near its ends (each stroke's centre where it meets).
     """
-    spans = rows.mean(axis=1)
-    inside = int(spanned.max()) + 1
+    inside = line + 1
     while inside < len(rows) and spans[inside] >= 0.5:  # the line's own edge, thick or blurred
         inside += 1
     if inside >= len(rows):
