@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import cv2
 import numpy as np
 import pytest
@@ -191,6 +193,25 @@ def test_glued_digits_are_cut_where_the_pieces_read_more_steadily_than_the_whole
     texts = {i: read_digits(photos[i].image, classifier).text for i in wanted}
     assert {i: photos[i].text for i in wanted} == wanted
     assert sum(texts[i] == wanted[i] for i in wanted) >= 5, texts
+
+
+def test_overlapping_pairs_are_cut_when_the_pieces_read_as_steadily_as_the_whole(mnist_test, classifier):
+    """Every pair of digits, the second drawn over the first's right third: the model reads most
+    such pairs as one digit as surely as it reads the pieces of a cut (int8 scores saturate), and
+    as steadily under the variants. A tie goes to the cut. 56 of the 100 read exactly when the
+    pieces had to be clearly steadier."""
+    right, confidently_wrong = 0, []
+    for left, second in itertools.product(range(10), repeat=2):
+        a, b = int(np.nonzero(mnist_test.labels == left)[0][3]), int(np.nonzero(mnist_test.labels == second)[0][4])
+        page = _page()
+        _draw_digit(page, mnist_test.images[a], 200, 150, 120)
+        _draw_digit(page, mnist_test.images[b], 250, 150, 120)
+        reading = read_digits(page, classifier)
+        right += reading.text == f"{left}{second}"
+        if reading.text != f"{left}{second}" and all(d.confidence >= 0.9 for d in reading.digits):
+            confidently_wrong.append(reading.line())
+    assert right >= 66, right  # 71 now
+    assert len(confidently_wrong) <= 2, confidently_wrong
 
 
 def test_a_digit_as_wide_as_one_is_cut_only_when_the_pieces_read_as_steadily(mnist_test, classifier):
