@@ -347,17 +347,14 @@ def crowd_doubt(crops: list[DigitCrop]) -> np.ndarray:
     loop, cross three in over a third of their rows); two digits drawn over each other cross
     three or more along much of their height. The model reads such a pair as one digit, often
     surely, and a cut cannot always part them."""
-    return np.array([DOUBT_SPLIT if _crowded_rows(c.image) > CROWDED else 1.0 for c in crops])
+    return np.where(crowded_rows(np.stack([c.image for c in crops])) > CROWDED, DOUBT_SPLIT, 1.0)
 
 
-def _crowded_rows(image: np.ndarray) -> float:
-    """The share of a 28×28 digit's inked rows that cross three strokes or more."""
-    mask = image > 100
-    mask = mask[mask.any(axis=1)]
-    if len(mask) == 0:
-        return 0.0
-    strokes = (np.diff(mask.astype(np.int8), axis=1) == 1).sum(axis=1) + mask[:, 0]
-    return float((strokes >= 3).mean())
+def crowded_rows(images: np.ndarray) -> np.ndarray:
+    """The share of each 28×28 digit's inked rows that cross three strokes or more: (N,)."""
+    ink = images > 100
+    strokes = (ink[:, :, 1:] & ~ink[:, :, :-1]).sum(axis=2) + ink[:, :, 0]
+    return (strokes >= 3).sum(axis=1) / np.maximum(ink.any(axis=2).sum(axis=1), 1)
 
 
 def _median_of_others(values: np.ndarray, i: int) -> float:
