@@ -104,6 +104,11 @@ def read_digits(frame: np.ndarray, classifier: Classifier, source: str = "",
     confidences = np.minimum(confidences, one_doubt(crops, labels))
     confidences = np.minimum(confidences, line_doubt(crops, labels))
     confidences = np.minimum(confidences, crowd_doubt(crops))
+    keep = [i for i in range(len(crops)) if i not in _box_sides(crops, labels)]
+    if len(keep) < len(crops):
+        crops, probs, labels, confidences = ([crops[i] for i in keep], [probs[i] for i in keep],
+                                             [labels[i] for i in keep], confidences[keep])
+        reading.crops = crops
     # A digit touching a page edge, a margin or a shadow that was left out may have lost a stroke to it.
     confidences = np.minimum(confidences, [DOUBT_SPLIT if c.at_edge else 1.0 for c in crops])
     top = float(probs[0].max())
@@ -355,6 +360,17 @@ def crowded_rows(images: np.ndarray) -> np.ndarray:
     ink = images > 100
     strokes = (ink[:, :, 1:] & ~ink[:, :, :-1]).sum(axis=2) + ink[:, :, 0]
     return (strokes >= 3).sum(axis=1) / np.maximum(ink.any(axis=2).sum(axis=1), 1)
+
+
+def _box_sides(crops: list[DigitCrop], labels: list[int]) -> set[int]:
+    """Which crops are what is left of a box's sides once its top and bottom were taken out as
+    lines: a 1 at either end of the row, touching a line that was taken out, drawn with under
+    THIN_ONE of the other digits' pen. A written 1 there has the pen of its neighbours."""
+    ends = {i for i in {0, len(crops) - 1} if labels[i] == 1 and (crops[i].on_line or crops[i].under_line)}
+    if len(crops) < 2 or not ends:
+        return set()
+    pens = np.array([_pen_width(c) for c in crops])
+    return {i for i in ends if pens[i] < THIN_ONE * _median_of_others(pens, i)}
 
 
 def _median_of_others(values: np.ndarray, i: int) -> float:

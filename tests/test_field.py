@@ -245,6 +245,26 @@ def test_a_digit_as_wide_as_one_is_cut_only_when_the_pieces_read_as_steadily(mni
     assert read_digits(frame.image, classifier).text == "9630"
 
 
+def test_what_is_left_of_a_boxs_sides_is_no_digit(mnist_test, classifier):
+    """A box's top and bottom are taken out as lines; its sides stay, thin beside the digits, and
+    read as 1s at the ends of the number (`31` read as `1311`). A 1 written at the end of a
+    number on a line keeps the pen of its neighbours, and its place."""
+    wanted = {61: "3578", 100: "31", 113: "721"}
+    photos = list(make_field_photos(mnist_test.images, mnist_test.labels, max(wanted) + 1, seed=557, scene="boxed",
+                                    digits_per_photo=(1, 4)))
+    assert {i: photos[i].text for i in wanted} == wanted
+    assert {i: read_digits(photos[i].image, classifier).text for i in wanted} == wanted
+    seven, one = (int(np.nonzero(mnist_test.labels == d)[0][0]) for d in (7, 1))
+    page = _page()
+    _draw_digit(page, mnist_test.images[one], 200, 150, 120)
+    _draw_digit(page, mnist_test.images[seven], 290, 150, 120)
+    _draw_digit(page, mnist_test.images[one], 380, 150, 120)
+    ys = np.nonzero(mnist_test.images[one].max(axis=1) > 60)[0]
+    bottom = 150 + (ys.max() + 1) * 120 // 28
+    cv2.line(page, (100, bottom), (560, bottom), (30, 30, 30), 3)
+    assert read_digits(cv2.GaussianBlur(page, (0, 0), 0.8), classifier).text == "171"
+
+
 def test_a_seven_standing_on_a_line_taken_out_is_doubted(classifier):
     """A 2 whose base runs along a long underline loses its base with the line and reads as a
     sure 7; a 7 standing on the line looks the same, so either reading is a guess."""
