@@ -34,7 +34,7 @@ SHORT_ONE, THIN_ONE = 0.6, 0.5  # a 1 under this share of the row's median heigh
 TALL_ONE, TAIL_CUT = 1.35, 1.1  # a 1 this many times the row's height is read again cut to TAIL_CUT × it (a tail)
 NO_DIGIT = 0.45  # a crop whose likeliest digit scores less is no digit (a currency sign, a mark)
 SIGN_TOP, SIGN_SURE = 0.7, 0.2  # a number's first crop scoring under these (likeliest, agreement) is a sign ($, €)
-STEADY_PIECE = 0.5  # ... or its pieces keep their readings under the variants as well as the whole does, each this
+STEADY_PIECE = 0.5  # ... or its pieces keep their readings under the variants better than the whole does, each this
 CROWDED = 0.35  # a digit crossed by three strokes or more in this share of its rows may be two overlapping
 VARIANT_ANGLE = 8.0  # degrees: the tilt of the variants a confident reading must survive
 
@@ -218,8 +218,8 @@ def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray], classifier:
         if best is not None and (_certainty(best[1]) < _certainty([p]) + SPLIT_MARGIN or w <= WIDE * h):
             # Not clearly surer than the whole, or as wide as one digit may be (a wide 6 whose halves
             # read as 6 and 7): the pieces must be at least as sure and keep their readings under
-            # the variants at least as well as the whole does.
-            if _certainty(best[1]) < _certainty([p]) or not _split_as_steady(crop, p, best[0], best[1], classifier):
+            # the variants better than the whole does.
+            if _certainty(best[1]) < _certainty([p]) or not _split_steadier(crop, p, best[0], best[1], classifier):
                 best = None
         if best is None:
             out_crops.append(crop)
@@ -234,15 +234,15 @@ def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray], classifier:
     return out_crops, out_probs, split, rivalled
 
 
-def _split_as_steady(crop: DigitCrop, p: np.ndarray, pieces: list[DigitCrop], piece_probs: list[np.ndarray],
-                     classifier: Classifier) -> bool:
-    """Whether the pieces of a cut survive tilting and a bolder pen at least as well as the whole
-    crop does. The model often reads two glued digits as one as surely as it reads the pieces
-    (int8 scores saturate); that one digit is a guess that wobbles under the variants at least
-    as much as the pieces do."""
+def _split_steadier(crop: DigitCrop, p: np.ndarray, pieces: list[DigitCrop], piece_probs: list[np.ndarray],
+                    classifier: Classifier) -> bool:
+    """Whether the pieces of a cut survive tilting and a bolder pen better than the whole crop
+    does. The model often reads two glued digits as one as surely as it reads the pieces (int8
+    scores saturate); that one digit is a guess that wobbles under the variants more than the
+    pieces do. A tie is no evidence either way: a wide digit's halves often read as surely."""
     sure = _log_agreement(np.stack([crop.image] + [c.image for c in pieces]), np.stack([p] + list(piece_probs)),
                           classifier)
-    return float(sure[1:].mean()) >= float(sure[0]) and float(sure[1:].min()) >= np.log(STEADY_PIECE)
+    return float(sure[1:].mean()) > float(sure[0]) and float(sure[1:].min()) >= np.log(STEADY_PIECE)
 
 
 def _drop_not_digits(crops: list[DigitCrop], probs: list[np.ndarray], split: list[bool], rivalled: list[bool],

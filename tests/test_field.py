@@ -197,11 +197,11 @@ def test_glued_digits_are_cut_where_the_pieces_read_more_steadily_than_the_whole
     assert sum(texts[i] == wanted[i] for i in wanted) >= 5, texts
 
 
-def test_overlapping_pairs_are_cut_when_the_pieces_read_as_steadily_as_the_whole(mnist_test, classifier):
+def test_overlapping_pairs_are_cut_when_the_pieces_read_as_surely_and_more_steadily(mnist_test, classifier):
     """Every pair of digits, the second drawn over the first's right third: the model reads most
-    such pairs as one digit as surely as it reads the pieces of a cut (int8 scores saturate), and
-    as steadily under the variants. A tie goes to the cut. 56 of the 100 read exactly when the
-    pieces had to be clearly steadier."""
+    such pairs as one digit as surely as it reads the pieces of a cut (int8 scores saturate), but
+    the pieces keep their readings under the variants better. 56 of the 100 read exactly when the
+    pieces had to be steadier by a margin of 0.5 (in log agreement)."""
     right, confidently_wrong = 0, []
     for left, second in itertools.product(range(10), repeat=2):
         a, b = int(np.nonzero(mnist_test.labels == left)[0][3]), int(np.nonzero(mnist_test.labels == second)[0][4])
@@ -212,7 +212,7 @@ def test_overlapping_pairs_are_cut_when_the_pieces_read_as_steadily_as_the_whole
         right += reading.text == f"{left}{second}"
         if reading.text != f"{left}{second}" and all(d.confidence >= 0.9 for d in reading.digits):
             confidently_wrong.append(reading.line())
-    assert right >= 66, right  # 71 now
+    assert right >= 64, right  # 68 now
     assert len(confidently_wrong) <= 2, confidently_wrong
 
 
