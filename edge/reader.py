@@ -35,7 +35,7 @@ TALL_ONE, TAIL_CUT = 1.35, 1.1  # a 1 this many times the row's height is read a
 NO_DIGIT = 0.45  # a crop whose likeliest digit scores less is no digit (a currency sign, a mark)
 SIGN_TOP, SIGN_SURE = 0.7, 0.2  # a number's first crop scoring under these (likeliest, agreement) is a sign ($, €)
 STEADY_PIECE = 0.5  # ... or its pieces keep their readings under the variants better than the whole does, each this
-CROWDED = 0.35  # a digit crossed by three strokes or more in this share of its rows may be two overlapping
+CROWDED = 0.35  # a crop crossing three strokes or more in this share of its rows may be two overlapping digits
 VARIANT_ANGLE = 8.0  # degrees: the tilt of the variants a confident reading must survive
 
 
@@ -197,6 +197,8 @@ def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray], classifier:
     for crop, p in zip(crops, probs):
         w, h = crop.box[2], crop.box[3]
         fits = int(w / (SPLIT_WIDTH * h))  # how many digits the crop is wide enough to hold
+        if fits < 2 and w >= RIVAL_WIDTH * h and crowded_rows(crop.image[None])[0] > CROWDED:
+            fits = 2  # narrower, but its rows cross three strokes: two digits drawn over each other?
         best, best_rank, rival = None, -np.inf, 0.0
         parts = range(2, min(MAX_PARTS, max(fits, 2 if w >= RIVAL_WIDTH * h else 0)) + 1)
         # A cut tried only to see whether the crop reads as several digits: the two likeliest do.

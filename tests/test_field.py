@@ -219,15 +219,17 @@ def test_overlapping_pairs_are_cut_when_the_pieces_read_as_surely_and_more_stead
     keep their readings under the variants better. 56 of the 100 read exactly when the pieces
     had to be steadier by a margin of 0.5 (in log agreement)."""
     right, confidently_wrong = _overlapping_pairs(mnist_test, classifier, 50)
-    assert right >= 64, right  # 68 now
+    assert right >= 64, right  # 71 now
     assert len(confidently_wrong) <= 2, confidently_wrong
 
 
 def test_digits_drawn_over_each_other_are_not_read_surely_as_one(mnist_test, classifier):
-    """The second digit drawn over the first's right half: too tangled to cut, the model reads
-    most pairs as one digit, a quarter of them surely. Their rows cross three strokes, which
-    hardly any single digit's do."""
-    _, confidently_wrong = _overlapping_pairs(mnist_test, classifier, 40)
+    """The second digit drawn over the first's right half: the model reads most pairs as one
+    digit, a quarter of them surely, and the crop is hardly wider than one digit. Their rows
+    cross three strokes, which hardly any single digit's do: such a crop is doubted, and tried
+    as two digits though it is narrower than two usually are."""
+    right, confidently_wrong = _overlapping_pairs(mnist_test, classifier, 40)
+    assert right >= 23, right  # 19 when only crops 1.2 heights wide were cut, 26 now
     assert len(confidently_wrong) <= 12, confidently_wrong  # 24 before, 9 now
     assert np.mean(crowded_rows(mnist_test.images[:2000]) > CROWDED) < 0.005
 
