@@ -71,6 +71,8 @@ ON_LINE_SPAN = 0.5  # a digit stands on a line taken out when the line runs unde
 SKEW_REACH = 0.15  # a line to straighten a tilted frame by is in a piece this share of the frame's short side long ...
 SKEW_SLOPE = 1.5  # ... at least this many times longer than wide ...
 SKEW_LINE = 0.6  # ... and runs straight along this share of it ...
+SKEW_BOX_FILL = 0.08  # ... or in a box round a digit (inked along this share of its bounding box at most) ...
+SKEW_BOX_LINE = 1.0  # ... whose sides are at least this many digit heights long (a line's: LINE_LENGTH)
 SKEW_MAX = 15.0  # degrees: ... and steeper lines are no rules
 SKEW_MIN = 1.5  # degrees: a frame tilted less is left as it is (runs along the axes still find its lines)
 POLARITY_SURE = 10  # ink outliers this many times stronger on one side decide the polarity; closer, the corners do
@@ -987,19 +989,25 @@ def _skew(mask: np.ndarray, labelled: tuple[int, np.ndarray, np.ndarray]) -> flo
     it): most frames have none. `labelled` is `_label(mask)`.
     """
     _, labels, stats = labelled
-    x, y, bw, bh = (stats[1:, i] for i in range(4))
+    x, y, bw, bh, area = (stats[1:, i] for i in range(5))
     # Wide: a line, or digits standing on one. A line lying flat already is no more than a few
     # pixels thick; a tilted one is not. The straight run must be longer than the digits are
     # tall. Only rules across count: a 9's long tail or slanted writing is as straight as an
     # upright rule, and as long.
-    wide = (bw >= SKEW_REACH * min(mask.shape)) & (bw >= SKEW_SLOPE * bh) & (bh > 4)
+    reach = SKEW_REACH * min(mask.shape)
+    # A box drawn round a digit is as tall as it is wide, but mostly paper inside; it is no digit
+    # when telling how tall the digits are.
+    flat = bw >= SKEW_SLOPE * bh
+    boxy = (bw >= reach) & (bh >= reach) & ~flat & (area < SKEW_BOX_FILL * bw * bh)
+    wide = (bw >= reach) & (flat | boxy) & (bh > 4)
     if not wide.any():
         return 0.0
-    digit_h = _typical_height(mask, unlike_lines=True, labelled=labelled)
+    others = np.r_[True, ~boxy]
+    digit_h = _typical_height(mask, unlike_lines=True, labelled=(int(others.sum()), labels, stats[others]))
     angles, weights = [], []
     for i in np.nonzero(wide)[0]:
-        least = int(max(SKEW_LINE * bw[i], LINE_LENGTH * digit_h))
-        if least > bw[i]:
+        least = int(max(SKEW_LINE * bw[i], (SKEW_BOX_LINE if boxy[i] else LINE_LENGTH) * digit_h))
+        if least > bw[i] or (boxy[i] and not digit_h):  # a box holds a digit; a thin 0 alone is no box
             continue
         own = (labels[y[i]: y[i] + bh[i], x[i]: x[i] + bw[i]] == i + 1).astype(np.uint8)
         segments = cv2.HoughLinesP(own, 1, np.pi / 360, max(10, least // 2), minLineLength=least, maxLineGap=3)

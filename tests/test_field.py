@@ -369,6 +369,19 @@ def test_a_tilted_photo_of_lines_is_straightened_first(mnist_test, classifier):
     assert read >= 44, read
 
 
+def test_a_tilted_box_round_one_digit_straightens_the_photo(mnist_test, classifier):
+    """A box drawn round one digit is as tall as it is wide, so it was never taken for a line to
+    straighten the photo by; tilted, it was no box either, and read as a 0 round the digit."""
+    texts = []
+    for label in range(10):
+        index = int(np.nonzero(mnist_test.labels == label)[0][5])
+        page = _page()
+        _draw_digit(page, mnist_test.images[index], 270, 170, 110)
+        cv2.rectangle(page, (230, 150), (420, 300), (40, 40, 40), 2)
+        texts.append(read_digits(turned(cv2.GaussianBlur(page, (0, 0), 0.8), -8), classifier).text)
+    assert sum(text == str(label) for label, text in enumerate(texts)) >= 8, texts  # 0 before, 10 now
+
+
 def test_boxes_of_a_straightened_photo_are_in_its_own_coordinates(mnist_test):
     page = _page()
     for i in range(3):
