@@ -97,35 +97,37 @@ def read_digits(frame: np.ndarray, classifier: Classifier, source: str = "",
     doubt = np.minimum(doubt, [DOUBT_SPLIT if any(c is j for j in joined) else 1.0 for c in crops])
     crops, probs, tailed = _without_tails(crops, probs, classifier)
     doubt[tailed] = np.minimum(doubt[tailed], DOUBT_SPLIT)
-    reading.crops = crops
     labels = [int(p.argmax()) for p in probs]
     confidences = agreement(np.stack([c.image for c in crops]), np.asarray(labels), np.stack(probs), classifier)
     confidences = np.minimum(confidences, np.minimum(segmentation_doubt(crops, split), doubt))
     confidences = np.minimum(confidences, one_doubt(crops, labels))
     confidences = np.minimum(confidences, line_doubt(crops, labels))
     confidences = np.minimum(confidences, crowd_doubt(crops))
-    keep = [i for i in range(len(crops)) if i not in _box_sides(crops, labels)]
-    if len(keep) < len(crops):
-        crops, probs, labels, confidences = ([crops[i] for i in keep], [probs[i] for i in keep],
-                                             [labels[i] for i in keep], confidences[keep])
-        reading.crops = crops
+    crops, probs, labels, confidences = _leave_out(_box_sides(crops, labels), crops, probs, labels, confidences)
     # A digit touching a page edge, a margin or a shadow that was left out may have lost a stroke to it.
     confidences = np.minimum(confidences, [DOUBT_SPLIT if c.at_edge else 1.0 for c in crops])
     top = float(probs[0].max())
     if len(crops) > 1 and top < SIGN_TOP and confidences[0] < SIGN_SURE:
         # A currency sign before the amount: barely a digit, and no variant agrees. Had it been
         # one, the reading would be wrong: the next digit is no surer than the sign was a digit.
-        crops, probs, labels, confidences = crops[1:], probs[1:], labels[1:], confidences[1:]
+        crops, probs, labels, confidences = _leave_out({0}, crops, probs, labels, confidences)
         confidences[0] = min(confidences[0], top)
-        reading.crops = crops
     if found.unread:
         # Ink as tall and dark as the digits was left unread: the text may miss digits.
         confidences = np.minimum(confidences, DOUBT_UNREAD)
+    reading.crops = crops
     for crop, label, confidence, p in zip(crops, labels, confidences, probs):
         confidence = float(confidence)
         reading.digits.append(Digit(label, confidence, tuple(int(v) for v in crop.box),
                                     uncertain=confidence < min_confidence, probs=p))
     return reading
+
+
+def _leave_out(drop: set[int], crops: list[DigitCrop], probs: list[np.ndarray], labels: list[int],
+               confidences: np.ndarray) -> tuple[list[DigitCrop], list[np.ndarray], list[int], np.ndarray]:
+    """The reading so far without the crops at the indices in `drop` (a box's side, a sign)."""
+    keep = [i for i in range(len(crops)) if i not in drop]
+    return [crops[i] for i in keep], [probs[i] for i in keep], [labels[i] for i in keep], confidences[keep]
 
 
 def _without_underlines(crops: list[DigitCrop], probs: list[np.ndarray], classifier: Classifier,
