@@ -31,6 +31,8 @@ from edge_digits.errors import BadInput
 WORK_SIDE = 1000  # longest side processed; larger frames are downscaled first ...
 SMALL_SIDE = 400  # ... and smaller ones than this upscaled 2×
 MAX_DIGIT_ASPECT = 1.5  # a digit is at most this many times wider than tall (a wide 0, a 5 with a long bar)
+BAR_ASPECT = 2.0  # a digit with a bar of its own on top (a 5's, reaching right) may be this much wider than tall ...
+BAR_SLENDERNESS = 2.0  # ... when the bar is at least this many times wider than tall
 BACKGROUND_SIDE = 80  # longest side of the low-resolution background estimate ...
 BACKGROUND_MIN_SIDE = 40  # ... unless that leaves fewer rows than this on the short side
 MIN_CONTRAST = 18  # grey levels: weaker "ink" is paper texture or noise
@@ -598,11 +600,11 @@ def _same_digit(a: _Group, b: _Group) -> bool:
     return a.x_overlap(b) >= 0.5 * narrow and a.y_gap(b) <= 0.5 * tall and _digit_shaped(a, b)
 
 
-def _digit_shaped(a: _Group, b: _Group) -> bool:
+def _digit_shaped(a: _Group, b: _Group, aspect: float = MAX_DIGIT_ASPECT) -> bool:
     """Would a and b together still be digit-shaped? Two neighbours side by side are wider than tall."""
     width = max(a.x1, b.x1) - min(a.x0, b.x0)
     height = max(a.y1, b.y1) - min(a.y0, b.y0)
-    return width <= MAX_DIGIT_ASPECT * height
+    return width <= aspect * height
 
 
 def _merge_overlapping(groups: list[_Group]) -> None:
@@ -626,6 +628,8 @@ def _attach_fragments(groups: list[_Group]) -> None:
         height = frag.y1 - frag.y0
         if height >= 0.6 * tallest:
             break
+        # A flat bar on top (a 5's) may reach far to the right: that digit is wider than most.
+        bar = frag.x1 - frag.x0 >= BAR_SLENDERNESS * height
         best, best_gap = None, None
         for g in groups:
             gh = g.y1 - g.y0
@@ -634,7 +638,8 @@ def _attach_fragments(groups: list[_Group]) -> None:
             # It must reach over the digit (a 5's bar over its belly), not merely stand beside it:
             # a small digit next to a tall one is a neighbour, not a fragment.
             overlap = g.x_overlap(frag)
-            if (overlap >= 0.2 * (frag.x1 - frag.x0) and g.y_gap(frag) <= 0.2 * gh and _digit_shaped(g, frag)
+            aspect = BAR_ASPECT if bar and frag.y0 <= g.y0 else MAX_DIGIT_ASPECT
+            if (overlap >= 0.2 * (frag.x1 - frag.x0) and g.y_gap(frag) <= 0.2 * gh and _digit_shaped(g, frag, aspect)
                     and (best_gap is None or -overlap < best_gap)):
                 best, best_gap = g, -overlap
         if best is not None:

@@ -247,6 +247,21 @@ def test_a_nine_broken_between_loop_and_stem_is_one_digit():
     assert y <= 145 and y + h >= 325, "loop and stem both in the crop"
 
 
+@pytest.mark.parametrize("bar", [110, 120, 130])
+def test_a_fives_long_bar_of_its_own_is_part_of_it(bar):
+    """A wide, flat 5 whose bar, lifted off its stem, reaches far to the right: together they are
+    up to 1.8 times wider than tall, and the bar was left out (a 5 in a generated video photo,
+    "025", read "02"). A bar on top joins its digit up to twice as wide as tall."""
+    frame = _paper()
+    cv2.line(frame, (60, 80), (56, 108), 30, 9)  # the stem
+    cv2.ellipse(frame, (110, 128), (60, 30), 0, -150, 140, 30, 9)  # the belly
+    cv2.line(frame, (100, 70), (100 + bar, 64), 30, 9)  # the bar, 6 px above the stem's top
+    frame = cv2.GaussianBlur(frame, (0, 0), 1.0)
+    (crop,) = find_digits(frame)
+    x, y, w, h = crop.box
+    assert y <= 62 and x + w >= 100 + bar, "bar and belly both in the crop"
+
+
 def test_a_thin_upright_one_is_a_digit_not_a_page_edge():
     frame = _paper()
     cv2.line(frame, (320, 200), (320, 290), 40, 3)
