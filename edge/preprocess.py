@@ -32,7 +32,8 @@ WORK_SIDE = 1000  # longest side processed; larger frames are downscaled first .
 SMALL_SIDE = 400  # ... and smaller ones than this upscaled 2×
 MAX_DIGIT_ASPECT = 1.5  # a digit is at most this many times wider than tall (a wide 0, a 5 with a long bar)
 BAR_ASPECT = 2.0  # a digit with a bar of its own on top (a 5's, reaching right) may be this much wider than tall ...
-BAR_SLENDERNESS = 2.0  # ... when the bar is at least this many times wider than tall
+BAR_SLENDERNESS = 2.0  # ... when the bar is at least this many times wider than tall ...
+BAR_THICKNESS = 0.1  # ... and this share of the digit's height thick (a pen's stroke, not a line's remains)
 BACKGROUND_SIDE = 80  # longest side of the low-resolution background estimate ...
 BACKGROUND_MIN_SIDE = 40  # ... unless that leaves fewer rows than this on the short side
 MIN_CONTRAST = 18  # grey levels: weaker "ink" is paper texture or noise
@@ -638,7 +639,9 @@ def _attach_fragments(groups: list[_Group]) -> None:
             # It must reach over the digit (a 5's bar over its belly), not merely stand beside it:
             # a small digit next to a tall one is a neighbour, not a fragment.
             overlap = g.x_overlap(frag)
-            aspect = BAR_ASPECT if bar and frag.y0 <= g.y0 else MAX_DIGIT_ASPECT
+            # A pen's bar, not the remains of a ruled line over the digit (a pixel or two thick).
+            is_bar = bar and frag.y0 <= g.y0 and height >= BAR_THICKNESS * gh
+            aspect = BAR_ASPECT if is_bar else MAX_DIGIT_ASPECT
             if (overlap >= 0.2 * (frag.x1 - frag.x0) and g.y_gap(frag) <= 0.2 * gh and _digit_shaped(g, frag, aspect)
                     and (best_gap is None or -overlap < best_gap)):
                 best, best_gap = g, -overlap

@@ -262,6 +262,20 @@ def test_a_fives_long_bar_of_its_own_is_part_of_it(bar):
     assert y <= 62 and x + w >= 100 + bar, "bar and belly both in the crop"
 
 
+def test_what_is_left_of_a_ruled_line_over_a_digit_is_no_bar(mnist_test):
+    """A ruled line taken out just over a number leaves pixel-thin remains above its digits:
+    no 5's bar, however flat. Joined as one, they made the last 2 of "1272" twice as wide as
+    tall, read as a 5 (a development photo of the tilted-lines presentation)."""
+    from itertools import islice
+
+    from edge_digits.presentations import tilted
+
+    upright, _ = next(islice(tilted(mnist_test.images, mnist_test.labels, 233, 780), 232, None))
+    assert upright.text == "1272"
+    x, y, w, h = find_digits(upright.image)[-1].box
+    assert w <= 1.5 * h, (w, h)
+
+
 def test_a_thin_upright_one_is_a_digit_not_a_page_edge():
     frame = _paper()
     cv2.line(frame, (320, 200), (320, 290), 40, 3)
