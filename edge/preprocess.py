@@ -394,7 +394,8 @@ def _remove_lines(mask: np.ndarray, known: np.ndarray | None = None,
     A box drawn close around a digit is found by its shape (`_box_sides`). Otherwise, a line is
     a thin straight run much longer than the digits are tall (a 7's bar is not);
     a vertical one must also span most of the frame, unless it meets removed lines at both
-    ends (a box side or a table cell border, which would otherwise read as a 1). Strokes that
+    ends (a box side or a table cell border, which would otherwise read as a 1), or runs down
+    nearly all of a frame with lines in it near a side (a cell cropped with its border). Strokes that
     crossed a line are bridged again. `known`: lines found at another threshold, lines still (and
     ends for box sides) though the mask may have lost them. `labelled`: `_label(mask)` when the
     caller has it. Also returns `_label` of the mask when nothing was removed (the caller's
@@ -431,6 +432,15 @@ def _remove_lines(mask: np.ndarray, known: np.ndarray | None = None,
             if digit_h > 0:
                 lines |= (_long_runs(horizontal, 2, LINE_LENGTH * digit_h)
                           | _long_runs(vertical, 3, max(LINE_LENGTH * digit_h, FRAME_SPAN * h)))
+    if lines.any():
+        # A crop of a form's or a table's cell: its side runs straight down most of the frame's
+        # height near its left or right side. So may a digit that a tight crop cut into, but
+        # without a line anywhere in the frame that is no cell.
+        side, span = max(1, int(BORDER_BAND_DEPTH * w)), int(BORDER_BAND_SPAN * h)
+        for cols in (slice(0, side), slice(w - side, w)):
+            band = np.ascontiguousarray(mask[:, cols])
+            if _has_run(band, span, False):
+                lines[:, cols] |= _thin_runs(_runs(band, span, False), 3)[0]
     ends = lines if known is None else lines | known
     if ends.any():
         # Box sides and cell borders: vertical runs about a digit tall between two lines.

@@ -266,6 +266,19 @@ def test_what_is_left_of_a_boxs_sides_is_no_digit(mnist_test, classifier):
     assert read_digits(cv2.GaussianBlur(page, (0, 0), 0.8), classifier).text == "171"
 
 
+@pytest.mark.parametrize("seed, index, text", [(615, 2, "97"), (629, 8, "4573"), (634, 10, "8")])
+def test_a_cells_side_down_its_crop_is_no_digit(mnist_test, classifier, seed, index, text):
+    """A table's cell cropped with its borders: the side runs down nearly all of the crop near
+    its left or right edge, too short for a line beside digits that fill the cell, and did not
+    meet the lines taken out at both ends. It read as a 1 (`97` as `9`, `4573` as `14573`, `8`
+    as `61`). In a frame with lines in it, such a run is a cell's side. Development cell photos,
+    seeds 600-639 (1,200): 7 read better, none worse."""
+    photo = list(make_field_photos(mnist_test.images, mnist_test.labels, index + 1, seed=seed, scene="cell",
+                                   digits_per_photo=(1, 4)))[index]
+    assert photo.text == text
+    assert read_digits(photo.image, classifier).text == text
+
+
 def test_a_seven_standing_on_a_line_taken_out_is_doubted(classifier):
     """A 2 whose base runs along a long underline loses its base with the line and reads as a
     sure 7; a 7 standing on the line looks the same, so either reading is a guess."""
