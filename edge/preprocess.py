@@ -70,6 +70,7 @@ BOX_INSIDE = 0.02  # ... with ink on at least this share of what it encloses
 UNDERLINE_BAND = 0.75  # an underline is a straight run in the bottom quarter of a piece ...
 UNDERLINE_REACH = 0.05  # ... reaching past the ink above it on both sides by this share of that ink's height
 UNDERLINE_BELOW = 0.03  # ... with no more than this share of what is left below it (else it is the digit's base)
+DASH_FLAT, DASH_GAP = 2.0, 0.6  # a dash is this many times wider than tall, and follows within this many digit heights
 ON_LINE_SPAN = 0.5  # a digit stands on a line taken out when the line runs under this share of its width
 SKEW_REACH = 0.15  # a line to straighten a tilted frame by is in a piece this share of the frame's short side long ...
 SKEW_SLOPE = 1.5  # ... at least this many times longer than wide ...
@@ -101,6 +102,7 @@ class DigitCrop:
     under_line: bool = False  # a line that was taken out touches its top (a 7's bar there went with it)
     at_edge: bool = False  # it touches ink left out as a page edge, a margin or a shadow: part of it may be gone
     joined: DigitCrop | None = None  # this crop and the next as one digit, when they may be its two strokes
+    before_dash: bool = False  # a dash left out follows it closely: with a 1, the "/-" after an amount
 
 
 # --------------------------------------------------------------------------- input
@@ -863,6 +865,16 @@ def _touches(region: np.ndarray | None, piece: _Piece) -> bool:
     return bool((cv2.dilate(own, np.ones((5, 5), np.uint8)) & region[window]).any())
 
 
+def _dash_after(piece: _Piece, dash: _Piece) -> bool:
+    """Whether a flat mark left out (a dash) follows the piece closely, level with its lower
+    half or its foot, and no longer than it is tall: the dash of "/-" after an amount."""
+    x, y, w, h = piece.box
+    dx, dy, dw, dh = dash.box
+    middle = dy + dh / 2
+    return (x + w / 2 < dx <= x + w + DASH_GAP * h and dw <= h
+            and y + 0.4 * h <= middle <= y + 1.1 * h)
+
+
 def _stands_on(lines: np.ndarray, piece: _Piece) -> bool:
     """Whether a line that was taken out runs along the piece's bottom, under most of its width."""
     x, y, w, h = piece.box
@@ -1127,6 +1139,8 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
     pieces = [r for p in _pieces(labels, stats) for r in _refine(ink, p, threshold)]
     found = Found()
     kept, unread = _plausible(pieces, ink.shape)
+    kept_ids = {id(p) for p in kept}
+    dashes = [p for p in pieces if id(p) not in kept_ids and p.box[2] >= DASH_FLAT * p.box[3]]
 
     def in_frame(x: int, y: int, w: int, h: int) -> tuple[int, int, int, int]:
         if back is not None:  # the bounding box of the box, turned back into this frame
@@ -1151,6 +1165,7 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
             crop.unlined = crop_of(unlined)
         if k + 1 < len(ordered) and _may_be_one(piece, ordered[k + 1], row):
             crop.joined = crop_of(_union(piece, ordered[k + 1]))
+        crop.before_dash = any(_dash_after(piece, dash) for dash in dashes)
         found.crops.append(crop)
     found.unread = [in_frame(*(2 * v for v in p.box)) for p in unread]
     return found

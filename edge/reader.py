@@ -104,6 +104,7 @@ def read_digits(frame: np.ndarray, classifier: Classifier, source: str = "",
     confidences = np.minimum(confidences, line_doubt(crops, labels))
     confidences = np.minimum(confidences, crowd_doubt(crops))
     crops, probs, labels, confidences = _leave_out(_box_sides(crops, labels), crops, probs, labels, confidences)
+    confidences = np.minimum(confidences, dash_doubt(crops, labels))
     # A digit touching a page edge, a margin or a shadow that was left out may have lost a stroke to it.
     confidences = np.minimum(confidences, [DOUBT_SPLIT if c.at_edge else 1.0 for c in crops])
     top = float(probs[0].max())
@@ -323,6 +324,16 @@ def _without_tails(crops: list[DigitCrop], probs: list[np.ndarray], classifier: 
             if float(q.max()) >= 0.9:
                 crops[i], probs[i] = c, q
     return crops, probs, rivalled
+
+
+def dash_doubt(crops: list[DigitCrop], labels: list[int]) -> np.ndarray:
+    """The most a digit's confidence can be when it may be the "/" of "/-" closing an amount
+    (`1500/-`, as on cheques in South Asia): a 1 ending the number with a dash close after it.
+    The slash reads as a sure 1, and a number's own last 1 may be followed by a dash too
+    (`1431,-`): which it is, the shapes do not tell."""
+    last = len(crops) - 1
+    return np.array([DOUBT_SPLIT if 0 < i == last and label == 1 and crop.before_dash else 1.0
+                     for i, (crop, label) in enumerate(zip(crops, labels))])
 
 
 def line_doubt(crops: list[DigitCrop], labels: list[int]) -> np.ndarray:

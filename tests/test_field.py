@@ -790,6 +790,25 @@ def test_a_currency_sign_before_an_amount_is_not_its_first_digit(mnist_test, cla
     assert sum(t == truth for t, truth in zip(texts, truths)) >= 21, list(zip(texts, truths))
 
 
+@pytest.mark.parametrize("amount", ["1500", "250", "3250"])
+def test_a_slash_and_dash_closing_an_amount_are_not_read_surely_as_a_one(mnist_test, classifier, amount):
+    """`1500/-`, as amounts are written on cheques in South Asia: the slash reads as a sure 1
+    (`15001`, every digit at 1.0). A number's own last 1 may have a dash after it too (`1431,-`),
+    so a 1 closing a number with a dash close after it is doubted, not left out."""
+    for k in range(3):
+        page, x = _page(), 40
+        for d in amount:
+            _draw_digit(page, mnist_test.images[int(np.nonzero(mnist_test.labels == int(d))[0][k])], x, 200, 80)
+            x += 62
+        cv2.line(page, (x + 40, 212), (x + 10, 268), (30, 30, 30), 6)  # the slash
+        slashed = read_digits(cv2.GaussianBlur(page, (0, 0), 0.8), classifier)
+        cv2.line(page, (x + 58, 240), (x + 90, 240), (30, 30, 30), 6)  # the dash
+        reading = read_digits(cv2.GaussianBlur(page, (0, 0), 0.8), classifier)
+        assert slashed.text == reading.text == amount + "1", (slashed.line(), reading.line())
+        assert slashed.digits[-1].confidence > DOUBT_SPLIT, "without the dash, nothing to doubt"
+        assert reading.digits[-1].confidence <= DOUBT_SPLIT, reading.line()
+
+
 # --------------------------------------------------------------------------- training data from the field
 
 
