@@ -36,7 +36,8 @@ BAR_SLENDERNESS = 2.0  # ... when the bar is at least this many times wider than
 BAR_THICKNESS = 0.1  # ... and this share of the digit's height thick (a pen's stroke, not a line's remains)
 BACKGROUND_SIDE = 80  # longest side of the low-resolution background estimate ...
 BACKGROUND_MIN_SIDE = 40  # ... unless that leaves fewer rows than this on the short side
-MIN_CONTRAST = 18  # grey levels: weaker "ink" is paper texture or noise
+MIN_CONTRAST = 18  # grey levels: weaker "ink" is paper texture or noise ...
+DIM_PAPER = 120.0  # ... on paper this bright or brighter; on dimmer paper (an underexposed photo) in proportion
 MIN_DIGIT_FRACTION = 0.0125  # a digit is at least this share of the frame's short side tall (a number on a page)
 PAGE_EDGE_STEP = 60  # grey levels between neighbouring background cells: a page edge, not light
 MAX_CANDIDATES = 64  # components kept for grouping (largest first); beyond that it is noise
@@ -238,6 +239,8 @@ def _polarity(half: np.ndarray, median: np.ndarray, keep: np.ndarray | None, tig
 
     In a tight crop (`tight`), a close call goes by the corners.
     """
+    # Ink and paper darken together in a dim photo: so does the least contrast that is ink.
+    paper = _percentile(median, 90)  # at low resolution: the paper's level, cheaply
     median = cv2.resize(median, (half.shape[1], half.shape[0]), interpolation=cv2.INTER_LINEAR)
     hist_dark = _histogram(cv2.subtract(median, half), keep)
     hist_light = _histogram(cv2.subtract(half, median), keep)
@@ -245,7 +248,7 @@ def _polarity(half: np.ndarray, median: np.ndarray, keep: np.ndarray | None, tig
     spread = hist_dark + hist_light
     spread[0] /= 2  # zero is counted on both sides
     mad = int(np.searchsorted(np.cumsum(spread), spread.sum() / 2))
-    floor = max(MIN_CONTRAST, 6 * 1.4826 * mad)
+    floor = max(MIN_CONTRAST * min(1.0, paper / DIM_PAPER), 6 * 1.4826 * mad)
     weight = np.clip(np.arange(256) - floor, 0, None)
     dark, light = float(hist_dark @ weight) + 1, float(hist_light @ weight) + 1
     if tight and light > dark and light < POLARITY_SURE * dark:
