@@ -4,9 +4,9 @@
         [--count 200] [--seed 4242]
 
 A digit filling a small square frame, several rows on a page, a number small in a big photo,
-field photos of lines tilted 8° (next to the same photos upright), and a digit stretched to fill
-a small square frame both ways. MNIST *test* digits; the
-default seed was not used while developing.
+field photos of lines tilted 8° (next to the same photos upright), a digit stretched to fill
+a small square frame both ways, and field photos taken in dim light (next to the same photos in
+full light). MNIST *test* digits; the default seed was not used while developing.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ from edge_digits.data import load_mnist
 from edge_digits.edge.reader import read_digits
 from edge_digits.edge.runtime import Classifier
 from edge_digits.paths import default_model
-from edge_digits.presentations import KINDS, make_presentations, tilted
+from edge_digits.presentations import KINDS, dimmed, make_presentations, tilted
 
 
 def presentation_accuracy(classifier: Classifier, count: int, seed: int) -> dict[str, float]:
-    """Share of pictures read exactly, per kind; `tilted` also upright (the same photos)."""
+    """Share of pictures read exactly, per kind; `tilted` also upright and `dim` also in full light
+    (the same photos)."""
     test = load_mnist("test")
     scores = {}
     for n, kind in enumerate(KINDS):
@@ -33,6 +34,9 @@ def presentation_accuracy(classifier: Classifier, count: int, seed: int) -> dict
         if kind == "tilted":
             upright = (photo for photo, _ in tilted(test.images, test.labels, count, seed + n))
             scores["tilted, upright"] = sum(read_digits(p.image, classifier).text == p.text for p in upright) / count
+        if kind == "dim":
+            lit = (photo for photo, _ in dimmed(test.images, test.labels, count, seed + n))
+            scores["dim, full light"] = sum(read_digits(p.image, classifier).text == p.text for p in lit) / count
     return scores
 
 

@@ -10,7 +10,9 @@ picture was taken or stored, each a way the reader once failed on:
 - `small_in_big`: a number whose digits are 2% of a 4000×3000 photo's short side;
 - `tilted`: a field photo of lines (underline, ruled paper, a box) turned by some degrees;
 - `square_frame(..., stretch=True)` (kind `stretched-frame`): the digit's box stretched to fill
-  the frame both ways, as NIST's normalised bitmaps and Semeion store digits.
+  the frame both ways, as NIST's normalised bitmaps and Semeion store digits;
+- `dimmed` (kind `dim`): a field photo taken in dim light, 0.15 to 0.4 of the light, with the
+  sensor noise that comes with it.
 
 Every random choice comes from the `rng` passed in. Use MNIST *test* digits to measure.
 """
@@ -26,7 +28,7 @@ from edge_digits.field_photos import make_field_photos
 from edge_digits.photos import Photo
 
 PAPER = 235
-KINDS = ("square-frame", "rows", "small-in-big", "tilted", "stretched-frame")
+KINDS = ("square-frame", "rows", "small-in-big", "tilted", "stretched-frame", "dim")
 
 
 def _ink_on(page: np.ndarray, digit: np.ndarray, x: int, y: int, side: int) -> None:
@@ -104,12 +106,25 @@ def tilted(images: np.ndarray, labels: np.ndarray, count: int, seed: int, degree
         yield photo, Photo(turned(photo.image, degrees), photo.text, [])
 
 
+def dimmed(images: np.ndarray, labels: np.ndarray, count: int, seed: int) -> Iterator[tuple[Photo, Photo]]:
+    """(in full light, dim) pairs of field photos: every grey level scaled by 0.15-0.4, plus
+    Gaussian noise of 1-3 grey levels."""
+    rng = np.random.default_rng(seed + 1)
+    for photo in make_field_photos(images, labels, count, seed=seed):
+        gain, noise = rng.uniform(0.15, 0.4), rng.uniform(1.0, 3.0)
+        image = photo.image.astype(np.float32) * gain + rng.normal(0.0, noise, photo.image.shape)
+        yield photo, Photo(np.clip(image, 0, 255).astype(np.uint8), photo.text, [])
+
+
 def make_presentations(images: np.ndarray, labels: np.ndarray, kind: str, count: int, seed: int,
                        ) -> Iterator[Photo]:
-    """`count` pictures of one kind (KINDS); `tilted` gives the turned photo of each pair."""
+    """`count` pictures of one kind (KINDS); `tilted` and `dim` give the second photo of each pair."""
     rng = np.random.default_rng(seed)
     if kind == "tilted":
         yield from (photo for _, photo in tilted(images, labels, count, seed))
+        return
+    if kind == "dim":
+        yield from (photo for _, photo in dimmed(images, labels, count, seed))
         return
     for n in range(count):
         if kind in ("square-frame", "stretched-frame"):

@@ -42,7 +42,8 @@ def test_presentation_reports_every_kind(converted):
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["pictures", "exact"]
     kinds = [re.fullmatch(r"(\S.*?) +3 +[\d.]+%", line).group(1) for line in lines[1:-1]]
-    assert kinds == ["square-frame", "rows", "small-in-big", "tilted", "tilted, upright", "stretched-frame"]
+    assert kinds == ["square-frame", "rows", "small-in-big", "tilted", "tilted, upright", "stretched-frame", "dim",
+                     "dim, full light"]
     assert re.fullmatch(r"model digits_int8\.tflite, \d+ s", lines[-1])
 
 

@@ -56,6 +56,14 @@ def test_presentations_are_deterministic_and_hold_their_text(mnist_test, kind):
     assert all(p.text.isdigit() and p.image.dtype == np.uint8 for p in a)
 
 
+def test_dim_photos_are_the_field_photos_in_dim_light(mnist_test):
+    from edge_digits.presentations import dimmed
+
+    for lit, dim in dimmed(mnist_test.images, mnist_test.labels, 4, seed=8):
+        assert dim.text == lit.text and dim.image.shape == lit.image.shape
+        assert 0.1 * lit.image.mean() < dim.image.mean() < 0.45 * lit.image.mean()
+
+
 def test_generator_is_deterministic_and_streams(mnist_test):
     a = list(make_field_photos(mnist_test.images, mnist_test.labels, 6, seed=3))
     b = list(make_field_photos(mnist_test.images, mnist_test.labels, 6, seed=3))
