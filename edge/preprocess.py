@@ -397,13 +397,13 @@ def _remove_lines(mask: np.ndarray, known: np.ndarray | None = None,
     """(mask without ruled lines, underlines, boxes and table borders; the line pixels removed).
 
     A box drawn close around a digit is found by its shape (`_box_sides`). Otherwise, a line is
-    a thin straight run much longer than the digits are tall (a 7's bar is not);
-    a vertical one must also span most of the frame, unless it meets removed lines at both
-    ends (a box side or a table cell border, which would otherwise read as a 1), or runs down
-    nearly all of a frame with lines in it near a side (a cell cropped with its border).
-    Strokes that crossed a line are bridged again. `known`: lines found at another threshold, lines still (and
-    ends for box sides) though the mask may have lost them. `labelled`: `_label(mask)` when the
-    caller has it. Also returns `_label` of the mask when nothing was removed (the caller's
+    a thin straight run much longer than the digits are tall (a 7's bar is not); a vertical one
+    must also span most of the frame, unless it meets removed lines at both ends (a box side or
+    a table cell border, which would otherwise read as a 1), or runs down nearly all of a frame
+    with lines in it near a side (a cell cropped with its border). Strokes that crossed a line
+    are bridged again. `known`: lines found at another threshold, lines still (and ends for box
+    sides) though the mask may have lost them. `labelled`: `_label(mask)` when the caller has
+    it. Also returns `_label` of the mask when nothing was removed (the caller's
     components need not be labelled twice). With `spanning` (a small thumbnail), a piece spanning
     the frame is the digit filling its own box, not a grid: the digits are that tall.
     """

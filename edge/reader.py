@@ -331,9 +331,10 @@ def dash_doubt(crops: list[DigitCrop], labels: list[int]) -> np.ndarray:
     (`1500/-`, as on cheques in South Asia): a 1 ending the number with a dash close after it.
     The slash reads as a sure 1, and a number's own last 1 may be followed by a dash too
     (`1431,-`): which it is, the shapes do not tell."""
-    last = len(crops) - 1
-    return np.array([DOUBT_SPLIT if 0 < i == last and label == 1 and crop.before_dash else 1.0
-                     for i, (crop, label) in enumerate(zip(crops, labels))])
+    caps = np.ones(len(crops))
+    if len(crops) > 1 and labels[-1] == 1 and crops[-1].before_dash:
+        caps[-1] = DOUBT_SPLIT
+    return caps
 
 
 def line_doubt(crops: list[DigitCrop], labels: list[int]) -> np.ndarray:
