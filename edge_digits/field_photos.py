@@ -622,13 +622,65 @@ def glued_pairs(images: np.ndarray, count: int, rng: np.random.Generator) -> np.
     return np.stack(out) if out else np.zeros((0, 28, 28), np.uint8)
 
 
+# Signs and letters written beside numbers that are no digit and look like none. Left out: the
+# shapes a digit may take (`( ) / ' ! ? | l I O o S s b g q z Z B G T`).
+NOT_DIGIT_SIGNS = "%#*+=~<>xX$"
+_SIGN_FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_PLAIN, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX,
+               cv2.FONT_HERSHEY_TRIPLEX, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, cv2.FONT_HERSHEY_SCRIPT_COMPLEX)
+
+
+def _sign_alpha(sign: str, height: int, rng: np.random.Generator) -> np.ndarray:
+    """One sign drawn about `height` px tall with a random Hershey font and pen, distorted and slanted
+    like handwriting."""
+    font = int(rng.choice(_SIGN_FONTS)) | (cv2.FONT_ITALIC if rng.random() < 0.3 else 0)
+    (_, base_h), _ = cv2.getTextSize("H", font, 1.0, 1)
+    scale = height / max(1, base_h)
+    thick = max(1, int(round(height * rng.uniform(0.04, 0.16))))
+    (tw, th), below = cv2.getTextSize(sign, font, scale, thick)
+    pad = thick + height // 3
+    glyph = np.zeros((th + below + 2 * pad, tw + 2 * pad), np.uint8)
+    cv2.putText(glyph, sign, (pad, pad + th), font, scale, 255, thick, cv2.LINE_AA)
+    alpha = glyph.astype(np.float32) / 255.0
+    alpha = _elastic(alpha, rng, alpha=rng.uniform(0.0, 0.05) * height, sigma=0.15 * height)
+    h, w = alpha.shape
+    angle, shear = np.deg2rad(rng.uniform(-10, 10)), rng.uniform(-0.3, 0.3)
+    m = np.float32([[np.cos(angle), -np.sin(angle) + shear, 0], [np.sin(angle), np.cos(angle), 0]])
+    m[:, 2] = np.float32([w / 2, h / 2]) - m[:, :2] @ np.float32([w / 2, h / 2])
+    return cv2.warpAffine(alpha, m, (w, h), flags=cv2.INTER_LINEAR)
+
+
+def drawn_signs(count: int, rng: np.random.Generator) -> np.ndarray:
+    """Crops the edge pipeline cuts out of photographed signs and letters that are no digit
+    (`NOT_DIGIT_SIGNS`): for training the model to be unsure of them (a `#` must not read as a
+    sure 4, a `%` as a 6). A lone upright stroke is left out, as in `labelled_crops`."""
+    from edge_digits.edge.preprocess import find_digits
+
+    out: list[np.ndarray] = []
+    while len(out) < count:
+        sign = str(rng.choice(list(NOT_DIGIT_SIGNS)))
+        alpha = _sign_alpha(sign, int(rng.integers(24, 120)), rng)
+        h, w = alpha.shape
+        page = _paper(w + 80, h + 80, rng)
+        ink = rng.uniform(0, 90, 3).astype(np.float32)
+        region = page[40: 40 + h, 40: 40 + w]
+        region[:] = region * (1 - alpha[..., None]) + ink * alpha[..., None]
+        page = cv2.GaussianBlur(page, (0, 0), rng.uniform(0.3, 1.2)) + rng.normal(0, rng.uniform(0, 4), page.shape)
+        x, y, bw, bh = ink_box(alpha)
+        whole = (x + 40, y + 40, bw, bh)
+        # Only the sign cut out whole: a % falls apart into two rings (0s) and a stroke.
+        out.extend(crop.image for crop in find_digits(np.clip(page, 0, 255).astype(np.uint8))
+                   if _iou(crop.box, whole) >= 0.6 and not _one_like(crop.image))
+    return np.stack(out[:count]) if count else np.zeros((0, 28, 28), np.uint8)
+
+
 def field_training_set(images: np.ndarray, labels: np.ndarray, photos: int, styled: int,
-                       seed: int, not_digits: bool = False, glued: int = 0) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Crops the edge pipeline finds in `photos` field photos, plus `styled` restyled digits and
-    `glued` glued groups of digits.
+                       seed: int, not_digits: bool = False, glued: int = 0,
+                       signs: int = 0) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Crops the edge pipeline finds in `photos` field photos, plus `styled` restyled digits,
+    `glued` glued groups of digits and `signs` signs and letters that are no digit.
 
     Draw `images` from MNIST *train*: this is training data. Returns images, labels (NOT_A_DIGIT
-    for the crops that hold no single digit, with `not_digits`, and the glued ones) and counts.
+    for the crops that hold no single digit, with `not_digits`, the glued ones and the signs) and counts.
     """
     rng = np.random.default_rng(seed + 1)
     crops: list[np.ndarray] = []
@@ -645,7 +697,10 @@ def field_training_set(images: np.ndarray, labels: np.ndarray, photos: int, styl
     if glued:
         crops.extend(glued_pairs(images, glued, rng))
         truth.extend([NOT_A_DIGIT] * glued)
+    if signs:
+        crops.extend(drawn_signs(signs, rng))
+        truth.extend([NOT_A_DIGIT] * signs)
     out_images = np.stack(crops) if crops else np.zeros((0, 28, 28), np.uint8)
-    counts = {"photos": photos, "photo_crops": len(crops) - not_digits_cut - styled - glued, "styled": styled,
-              "not_digits": not_digits_cut, "glued": glued}
+    counts = {"photos": photos, "photo_crops": len(crops) - not_digits_cut - styled - glued - signs,
+              "styled": styled, "not_digits": not_digits_cut, "glued": glued, "signs": signs}
     return out_images, np.asarray(truth, np.int64), counts

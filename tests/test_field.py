@@ -861,6 +861,19 @@ def test_glued_pairs_are_wide_and_normalised(mnist_train):
         assert 16 <= width <= 20 and height < width  # wider than tall, fitted by its width
 
 
+def test_signs_are_cut_whole_by_the_pipeline_and_are_no_upright_stroke():
+    from edge_digits.field_photos import drawn_signs
+
+    out = drawn_signs(60, np.random.default_rng(0))
+    assert out.shape == (60, 28, 28) and out.dtype == np.uint8
+    again = drawn_signs(60, np.random.default_rng(0))
+    assert np.array_equal(out, again), "deterministic by seed"
+    for img in out:  # fitted into 20x20 as a crop is, never a lone stroke nor a ring of a %
+        ys, xs = np.nonzero(img)
+        width, height = xs.max() - xs.min() + 1, ys.max() - ys.min() + 1
+        assert max(width, height) >= 16 and width >= 0.35 * height
+
+
 def test_style_varied_digits_stay_mnist_like(mnist_train):
     out = style_varied(mnist_train.images[:30], np.random.default_rng(0))
     assert out.shape == (30, 28, 28) and out.dtype == np.uint8
