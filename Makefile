@@ -56,12 +56,15 @@ clean:
 # converted to every format and checked against the 10,000 test images (see models/MODEL_CARD.md).
 # Two steps: the seed recipe on MNIST, then fine-tuning for the field on MNIST plus what the edge
 # pipeline cuts out of generated field photos (MNIST *train* digits) and restyled digits; what it
-# cuts out that is no single digit is trained towards a flat output (--not-digits).
+# cuts out that is no single digit, and signs that are no digit (% # * + ...), are trained towards a
+# flat output (--not-digits).
 release-model: $(STAMP)
 	$(BIN)/edge-digits train --optimizer adam --schedule cosine --epochs 40 --validation-split 0 \
 	    --seed 1 --out runs/release
 	$(BIN)/edge-digits data field --out runs/field --photos 5000 --styled 15000 --not-digits --seed 100
-	$(BIN)/edge-digits train --finetune runs/release/model.keras --extra-data runs/field --not-digits --extra-repeat 1 \
+	$(BIN)/edge-digits data field --out runs/signs --photos 0 --styled 0 --signs 600 --seed 100
+	$(BIN)/edge-digits train --finetune runs/release/model.keras --extra-data runs/field --extra-data runs/signs \
+	    --not-digits --extra-repeat 1 \
 	    --optimizer adam --learning-rate 0.00003 --schedule cosine --epochs 3 --validation-split 0 \
 	    --seed 1 --out runs/field-model
 	cp runs/field-model/model.keras models/digits.keras

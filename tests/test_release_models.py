@@ -28,6 +28,18 @@ def test_shipped_int8_accuracy_on_mnist_test(mnist_test):
     assert manifest["models"]["digits_int8.tflite"]["verification"]["accuracy"] == pytest.approx(accuracy, abs=1e-4)
 
 
+def test_shipped_int8_is_unsure_of_signs_that_are_no_digit():
+    """Fine-tuned with 600 photographed signs (% # * + = ...) as no digit: of 300 fresh ones
+    (another seed), the field model before read 47% as a sure digit, this one 27%."""
+    import numpy as np
+
+    from edge_digits.field_photos import drawn_signs
+
+    classifier = Classifier(MODELS / "digits_int8.tflite")
+    top = classifier.probabilities(drawn_signs(300, np.random.default_rng(999))).max(1)
+    assert (top >= 0.9).mean() <= 0.4, (top >= 0.9).mean()
+
+
 def test_manifest_sha256_matches_every_file():
     manifest = json.loads((MODELS / "manifest.json").read_text())
     assert {"digits_float32.tflite", "digits_int8.tflite"} <= set(manifest["models"])
