@@ -579,13 +579,10 @@ def _match(box: tuple[int, int, int, int], photo: Photo, taken: set[int]) -> int
     return None
 
 
-def style_varied(images: np.ndarray, rng: np.random.Generator, labels: np.ndarray | None = None) -> np.ndarray:
-    """MNIST digits with other hands' styles: elastic distortion, slant and pen width; with
-    `labels`, half the 1s get a flag (and some a foot) and half the 7s a bar, as `_restyle` draws."""
+def style_varied(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """MNIST digits with other hands' styles: elastic distortion, slant and pen width."""
     out = np.empty_like(images)
     for k, digit in enumerate(images):
-        if labels is not None and labels[k] in (1, 7) and rng.random() < 0.5:
-            digit = _restyle(digit, int(labels[k]), rng)
         d = _elastic(digit, rng, alpha=rng.uniform(1.0, 3.0), sigma=rng.uniform(3.0, 4.5))
         big = cv2.resize(d, (56, 56), interpolation=cv2.INTER_LINEAR)
         shear = rng.uniform(-0.3, 0.3)
@@ -695,7 +692,7 @@ def field_training_set(images: np.ndarray, labels: np.ndarray, photos: int, styl
     not_digits_cut = sum(t == NOT_A_DIGIT for t in truth)
     if styled:
         idx = rng.integers(0, len(images), styled)
-        crops.extend(style_varied(images[idx], rng, labels[idx]))
+        crops.extend(style_varied(images[idx], rng))
         truth.extend(int(v) for v in labels[idx])
     if glued:
         crops.extend(glued_pairs(images, glued, rng))
