@@ -114,7 +114,7 @@ def data_photos(out_dir: Path, count: int, digits_range: tuple[int, int], seed: 
 @click.option("--glued", type=click.IntRange(min=0), default=0, show_default=True,
               help="Also this many glued pairs and triples of MNIST digits, labelled x.")
 @click.option("--signs", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Also this many photographed signs and letters that are no digit (% # * + = @ & ...), labelled x.")
+              help="Also this many photographed signs that are no digit (% # * + = ~ < > x $), labelled x.")
 @click.option("--seed", type=int, default=0, show_default=True)
 def data_field(out_dir: Path, photos: int, styled: int, not_digits: bool, glued: int, signs: int,
                seed: int) -> None:

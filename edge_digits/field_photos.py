@@ -622,8 +622,8 @@ def glued_pairs(images: np.ndarray, count: int, rng: np.random.Generator) -> np.
     return np.stack(out) if out else np.zeros((0, 28, 28), np.uint8)
 
 
-# Signs and letters written beside numbers that are no digit and look like none. Left out: the
-# shapes a digit may take (`( ) / ' ! ? | l I O o S s b g q z Z B G T`).
+# Signs written beside numbers that are no digit and look like none. Left out: the shapes a digit
+# may take (`( ) / ' ! ? |`), and letters (they cost field photos: models/MODEL_CARD.md).
 NOT_DIGIT_SIGNS = "%#*+=~<>xX$"
 _SIGN_FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_PLAIN, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX,
                cv2.FONT_HERSHEY_TRIPLEX, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, cv2.FONT_HERSHEY_SCRIPT_COMPLEX)
@@ -650,7 +650,7 @@ def _sign_alpha(sign: str, height: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def drawn_signs(count: int, rng: np.random.Generator) -> np.ndarray:
-    """Crops the edge pipeline cuts out of photographed signs and letters that are no digit
+    """Crops the edge pipeline cuts out of photographed signs that are no digit
     (`NOT_DIGIT_SIGNS`): for training the model to be unsure of them (a `#` must not read as a
     sure 4, a `%` as a 6). A lone upright stroke is left out, as in `labelled_crops`."""
     from edge_digits.edge.preprocess import find_digits
@@ -677,7 +677,7 @@ def field_training_set(images: np.ndarray, labels: np.ndarray, photos: int, styl
                        seed: int, not_digits: bool = False, glued: int = 0,
                        signs: int = 0) -> tuple[np.ndarray, np.ndarray, dict]:
     """Crops the edge pipeline finds in `photos` field photos, plus `styled` restyled digits,
-    `glued` glued groups of digits and `signs` signs and letters that are no digit.
+    `glued` glued groups of digits and `signs` signs that are no digit.
 
     Draw `images` from MNIST *train*: this is training data. Returns images, labels (NOT_A_DIGIT
     for the crops that hold no single digit, with `not_digits`, the glued ones and the signs) and counts.

@@ -868,7 +868,7 @@ def test_signs_are_cut_whole_by_the_pipeline_and_are_no_upright_stroke():
     assert out.shape == (60, 28, 28) and out.dtype == np.uint8
     again = drawn_signs(60, np.random.default_rng(0))
     assert np.array_equal(out, again), "deterministic by seed"
-    for img in out:  # fitted into 20x20 as a crop is, never a lone stroke nor a ring of a %
+    for img in out:  # fitted into 20x20 as a crop is, never a lone upright stroke
         ys, xs = np.nonzero(img)
         width, height = xs.max() - xs.min() + 1, ys.max() - ys.min() + 1
         assert max(width, height) >= 16 and width >= 0.35 * height
