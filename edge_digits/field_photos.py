@@ -176,11 +176,16 @@ def _digit_alpha(digit: np.ndarray, label: int, height: int, pen: float | None, 
         d = _with_tail(d, rng.uniform(0.4, 0.9))
         height = int(round(height * _ink_height(d) / max(1, before)))
     alpha = _pen_alpha(d, height, pen, rng)
-    h, w = alpha.shape
     angle = np.deg2rad(rng.uniform(-8, 8))
+    return _turned(alpha, angle, slant, grow=int(abs(slant) * alpha.shape[0] / 2) + 2)
+
+
+def _turned(alpha: np.ndarray, angle: float, slant: float, grow: int = 0) -> np.ndarray:
+    """An ink alpha turned by `angle` (radians) and slanted by `slant` about its centre, `grow` px
+    wider on each side for the slant to fit."""
+    h, w = alpha.shape
     m = np.float32([[np.cos(angle), -np.sin(angle) + slant, 0], [np.sin(angle), np.cos(angle), 0]])
     m[:, 2] = np.float32([w / 2, h / 2]) - m[:, :2] @ np.float32([w / 2, h / 2])
-    grow = int(abs(slant) * h / 2) + 2
     m[0, 2] += grow
     return cv2.warpAffine(alpha, m, (w + 2 * grow, h), flags=cv2.INTER_LINEAR)
 
@@ -642,11 +647,8 @@ def _sign_alpha(sign: str, height: int, rng: np.random.Generator) -> np.ndarray:
     cv2.putText(glyph, sign, (pad, pad + th), font, scale, 255, thick, cv2.LINE_AA)
     alpha = glyph.astype(np.float32) / 255.0
     alpha = _elastic(alpha, rng, alpha=rng.uniform(0.0, 0.05) * height, sigma=0.15 * height)
-    h, w = alpha.shape
     angle, shear = np.deg2rad(rng.uniform(-10, 10)), rng.uniform(-0.3, 0.3)
-    m = np.float32([[np.cos(angle), -np.sin(angle) + shear, 0], [np.sin(angle), np.cos(angle), 0]])
-    m[:, 2] = np.float32([w / 2, h / 2]) - m[:, :2] @ np.float32([w / 2, h / 2])
-    return cv2.warpAffine(alpha, m, (w, h), flags=cv2.INTER_LINEAR)
+    return _turned(alpha, angle, shear)
 
 
 def drawn_signs(count: int, rng: np.random.Generator) -> np.ndarray:
