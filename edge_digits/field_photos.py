@@ -85,7 +85,8 @@ def _thin(mask: np.ndarray) -> np.ndarray:
 
 
 def _restyle(digit: np.ndarray, label: int, rng: np.random.Generator) -> np.ndarray:
-    """Styles MNIST's writers rarely used: a 1 with a long flag (and a foot), a crossed 7."""
+    """Styles MNIST's writers rarely used: a 1 with a long flag (and a foot), a crossed 7, a 9
+    whose foot curls back to the left."""
     out = digit.copy()
     ys, xs = np.nonzero(digit > 100)
     if len(xs) == 0:
@@ -108,6 +109,13 @@ def _restyle(digit: np.ndarray, label: int, rng: np.random.Generator) -> np.ndar
             cx = int(row.mean())
             half = int(rng.uniform(0.2, 0.3) * max(height, right - left + 1))
             cv2.line(out, (cx - half, mid), (cx + half, mid), 255, width, cv2.LINE_AA)
+    elif label == 9:
+        # The stem's foot curled back to the left, as many European hands end a 9.
+        bx = int(xs[ys == bottom].mean())
+        r = int(rng.uniform(0.2, 0.35) * height)
+        lift = int(rng.uniform(0.0, 0.25) * height)
+        cv2.ellipse(out, (bx - r, int(bottom) - lift), (r, lift + max(2, r // 2)), 0, 0, int(rng.uniform(100, 160)),
+                    255, width, cv2.LINE_AA)
     return out
 
 
@@ -584,10 +592,17 @@ def _match(box: tuple[int, int, int, int], photo: Photo, taken: set[int]) -> int
     return None
 
 
-def style_varied(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """MNIST digits with other hands' styles: elastic distortion, slant and pen width."""
+RESTYLED = (1, 7, 9)  # the digits `style_varied` may draw in a style of `_restyle`
+
+
+def style_varied(images: np.ndarray, rng: np.random.Generator, labels: np.ndarray | None = None) -> np.ndarray:
+    """MNIST digits with other hands' styles: elastic distortion, slant and pen width; with
+    `labels`, half the 1s, 7s and 9s also in a style `_restyle` draws. Other writers' flagged
+    1s read as 7s and 4s, and their curled 9s as 3s, to a model that never saw one."""
     out = np.empty_like(images)
     for k, digit in enumerate(images):
+        if labels is not None and labels[k] in RESTYLED and rng.random() < 0.5:
+            digit = _restyle(digit, int(labels[k]), rng)
         d = _elastic(digit, rng, alpha=rng.uniform(1.0, 3.0), sigma=rng.uniform(3.0, 4.5))
         big = cv2.resize(d, (56, 56), interpolation=cv2.INTER_LINEAR)
         shear = rng.uniform(-0.3, 0.3)
@@ -694,7 +709,7 @@ def field_training_set(images: np.ndarray, labels: np.ndarray, photos: int, styl
     not_digits_cut = sum(t == NOT_A_DIGIT for t in truth)
     if styled:
         idx = rng.integers(0, len(images), styled)
-        crops.extend(style_varied(images[idx], rng))
+        crops.extend(style_varied(images[idx], rng, labels[idx]))
         truth.extend(int(v) for v in labels[idx])
     if glued:
         crops.extend(glued_pairs(images, glued, rng))

@@ -882,6 +882,20 @@ def test_style_varied_digits_stay_mnist_like(mnist_train):
     assert 0.3 < np.median(corr) < 0.98
 
 
+
+def test_style_varied_ones_get_flags_and_nines_curled_feet(mnist_train):
+    """Other writers' 1s have a long flag (read as 7s and 4s by a model that never saw one), and
+    their 9s a foot curled back to the left (read as 3s)."""
+
+    def widths(images):
+        return np.median([np.ptp(np.nonzero(img > 64)[1]) + 1 for img in images])
+
+    for digit in (1, 9):
+        some = mnist_train.images[mnist_train.labels == digit][:200]
+        plain = style_varied(some, np.random.default_rng(0))
+        styled = style_varied(some, np.random.default_rng(0), np.full(len(some), digit))
+        assert widths(styled) >= widths(plain) + 1, digit
+
 # --------------------------------------------------------------------------- the real development set
 
 REAL_FLOOR = {"tune": 0.8, "report": 0.8}  # exact reads with the shipped model (83%, 87%): benchmarks/README.md
