@@ -202,6 +202,8 @@ def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray], classifier:
         fits = int(w / (SPLIT_WIDTH * h))  # how many digits the crop is wide enough to hold
         if fits < 2 and w >= RIVAL_WIDTH * h and crowded_rows(crop.image[None])[0] > CROWDED:
             fits = 2  # narrower, but its rows cross three strokes: two digits drawn over each other?
+        if fits >= 2:
+            fits = min(MAX_PARTS, fits + 1)  # touching digits overlap: one more may be squeezed in
         best, best_rank, rival = None, -np.inf, 0.0
         parts = range(2, min(MAX_PARTS, max(fits, 2 if w >= RIVAL_WIDTH * h else 0)) + 1)
         # A cut tried only to see whether the crop reads as several digits: the two likeliest do.
