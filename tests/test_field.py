@@ -138,6 +138,18 @@ def _draw_digit(page: np.ndarray, digit: np.ndarray, x: int, y: int, height: int
     region[:] = np.minimum(region, (255 - big)[..., None])
 
 
+def _draw_ink(page: np.ndarray, digit: np.ndarray, x: int, y: int, height: int, squeeze: float = 1.0) -> int:
+    """Draw the digit's ink box `height` px tall (its width × `squeeze`) as dark ink on a grey
+    page, in place; returns the width drawn."""
+    ys, xs = np.nonzero(digit > 30)
+    digit = digit[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1]
+    width = max(1, round(digit.shape[1] * height * squeeze / digit.shape[0]))
+    big = cv2.resize(digit, (width, height), interpolation=cv2.INTER_CUBIC)
+    region = page[y: y + height, x: x + width]
+    region[:] = np.minimum(region, 255 - big)
+    return width
+
+
 def test_ruled_lines_and_an_underline_are_removed(mnist_test):
     page = _page()
     for y in range(40, 480, 70):
@@ -494,15 +506,9 @@ def test_a_nine_with_a_long_tail_is_not_read_as_a_one(mnist_test, classifier):
         nine = _with_tail(mnist_test.images[np.nonzero(mnist_test.labels == 9)[0][k]], 1.2)
         page = np.full((300, 500), 235, np.uint8)
         for digit, x, height in ((three, 100, 60), (nine, 190, 132), (three, 280, 60)):
-            ys, xs = np.nonzero(digit > 30)
-            digit = digit[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1]
-            big = cv2.resize(digit, (max(1, round(digit.shape[1] * height / digit.shape[0])), height),
-                             interpolation=cv2.INTER_CUBIC)
-            region = page[60: 60 + height, x: x + big.shape[1]]
-            region[:] = np.minimum(region, 255 - big)
+            _draw_ink(page, digit, x, 60, height)
         texts.append(read_digits(cv2.GaussianBlur(page, (0, 0), 0.7), classifier).text)
     assert texts.count("393") >= 10 and "313" not in texts, texts  # 4 of 12 read "313" before
-
 
 
 def test_a_one_with_a_short_flag_is_read_as_a_one(mnist_test, classifier):
@@ -519,6 +525,7 @@ def test_a_one_with_a_short_flag_is_read_as_a_one(mnist_test, classifier):
         _draw_digit(page, flagged, 280, 180, 90)
         texts.append(read_digits(cv2.GaussianBlur(page, (0, 0), 0.7), classifier).text)
     assert texts.count("1") >= 80, {t: texts.count(t) for t in set(texts)}
+
 
 @pytest.mark.parametrize("corner, pen", [(3, 4), (3, 8), (8, 8)])
 def test_a_square_zero_is_a_digit_not_a_box(classifier, corner, pen):
@@ -651,7 +658,6 @@ def test_touching_digits_are_split_by_recognition(mnist_test, classifier):
     assert all(d.confidence <= 0.85 for d in reading.digits), "a guessed cut is never fully trusted"
 
 
-
 def test_three_narrow_touching_digits_may_be_cut_in_three(mnist_test, classifier):
     """Touching digits overlap, so a crop just wide enough for two may hold three: 40 numbers of
     three digits drawn narrow (0.8 of their width) and overlapping by a tenth (11 read exactly
@@ -660,17 +666,13 @@ def test_three_narrow_touching_digits_may_be_cut_in_three(mnist_test, classifier
     exact = 0
     for _ in range(40):
         idx = rng.integers(0, len(mnist_test.labels), 3)
-        page, x = np.full((480, 640), 235, np.float32), 200
+        page, x = np.full((480, 640), 235, np.uint8), 200
         for i in idx:
-            ys, xs = np.nonzero(mnist_test.images[i] > 30)
-            digit = mnist_test.images[i][ys.min(): ys.max() + 1, xs.min(): xs.max() + 1]
-            width = max(1, round(digit.shape[1] * 90 * 0.8 / digit.shape[0]))
-            big = cv2.resize(digit, (width, 90), interpolation=cv2.INTER_CUBIC).astype(np.float32)
-            page[180: 270, x: x + width] = np.minimum(page[180: 270, x: x + width], 255 - big)
-            x += int(width * 0.9)
-        text = read_digits(cv2.GaussianBlur(page.astype(np.uint8), (0, 0), 0.7), classifier).text
+            x += int(_draw_ink(page, mnist_test.images[i], x, 180, 90, squeeze=0.8) * 0.9)
+        text = read_digits(cv2.GaussianBlur(page, (0, 0), 0.7), classifier).text
         exact += text == "".join(str(mnist_test.labels[i]) for i in idx)
     assert exact >= 15
+
 
 def test_a_wide_crop_left_whole_is_never_sure():
     """Two touching digits the split could not separate read as one digit, often at 1.0."""
@@ -919,7 +921,6 @@ def test_style_varied_digits_stay_mnist_like(mnist_train):
     assert 0.3 < np.median(corr) < 0.98
 
 
-
 def test_style_varied_ones_get_flags_and_nines_curled_feet(mnist_train):
     """Other writers' 1s have a long flag (read as 7s and 4s by a model that never saw one), and
     their 9s a foot curled back to the left (read as 3s)."""
@@ -932,6 +933,7 @@ def test_style_varied_ones_get_flags_and_nines_curled_feet(mnist_train):
         plain = style_varied(some, np.random.default_rng(0))
         styled = style_varied(some, np.random.default_rng(0), np.full(len(some), digit))
         assert widths(styled) >= widths(plain) + 1, digit
+
 
 # --------------------------------------------------------------------------- the real development set
 
