@@ -382,9 +382,11 @@ def crowded_rows(images: np.ndarray) -> np.ndarray:
 
 def _box_sides(crops: list[DigitCrop], labels: list[int]) -> set[int]:
     """Which crops are what is left of a box's sides once its top and bottom were taken out as
-    lines: a 1 at either end of the row, touching a line that was taken out, drawn with under
-    THIN_ONE of the other digits' pen. A written 1 there has the pen of its neighbours."""
-    ends = {i for i in {0, len(crops) - 1} if labels[i] == 1 and (crops[i].on_line or crops[i].under_line)}
+    lines, or the rim of a page edge that was left out: a 1 at either end of the row, touching a
+    line or an edge that was taken out, drawn with under THIN_ONE of the other digits' pen. A
+    written 1 there has the pen of its neighbours."""
+    ends = {i for i in {0, len(crops) - 1}
+            if labels[i] == 1 and (crops[i].on_line or crops[i].under_line or crops[i].at_edge)}
     if len(crops) < 2 or not ends:
         return set()
     pens = np.array([_pen_width(c) for c in crops])
