@@ -49,7 +49,7 @@ SLIVER = 10  # a strip at the border this many times longer than wide is a page 
 LINE_LENGTH = 1.6  # a straight run this many digit heights long is a line (ruled paper, underline, box)
 LINE_SLENDERNESS = 8  # ... if it is at least this many times longer than thick
 FRAME_SPAN = 0.95  # a vertical line (grid, margin, border) spans the whole frame, as a tall 1 does not
-SPLIT_MIN_WIDTH = 0.25  # a piece of a split is at least this many digit heights wide
+SPLIT_MIN_WIDTH = 0.25  # a piece of a split is at least this many digit heights wide, and tall
 SPLIT_TRIES = 4  # column-profile minima tried per cut
 STROKE_WIDTH = 2.25  # MNIST's median stroke width in its 20×20 box (2·area/perimeter, test set)
 STROKE_RANGE = (1.2, 5.0)  # beyond the widths MNIST itself spans (1.5–3.5 is its 5th–95th percentile)
@@ -1178,7 +1178,7 @@ def split_digit(crop: DigitCrop, parts: int) -> list[list[DigitCrop]]:
     """Ways to cut a crop holding `parts` touching digits (joined zeros, a cursive run) apart.
 
     Cuts are vertical, at minima of the ink's column profile, each piece at least
-    SPLIT_MIN_WIDTH digit heights wide. The caller keeps the split the classifier is most sure
+    SPLIT_MIN_WIDTH digit heights wide, and its ink as tall. The caller keeps the split the classifier is most sure
     of (segmentation by recognition); this only proposes, best candidates first.
     """
     if crop.ink is None or parts < 2:
@@ -1203,8 +1203,8 @@ def split_digit(crop: DigitCrop, parts: int) -> list[list[DigitCrop]]:
         for a, b in zip(edges[:-1], edges[1:]):
             piece = ink[:, a:b]
             ys = np.nonzero(piece.max(axis=1) > 0)[0]
-            if len(ys) == 0:
-                break
+            if len(ys) == 0 or ys[-1] - ys[0] + 1 < min_w:
+                break  # no ink, or a flat scrap of a stroke (a 2's base, a 7's bar): no digit
             box = (crop.box[0] + int(a * fx), crop.box[1] + int(ys[0] * fy), max(1, int((b - a) * fx)),
                    max(1, int((ys[-1] - ys[0] + 1) * fy)))
             pieces.append(DigitCrop(normalise_digit(piece), box, piece))

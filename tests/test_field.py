@@ -669,6 +669,20 @@ def test_touching_digits_are_split_by_recognition(mnist_test, classifier):
     assert all(d.confidence <= 0.85 for d in reading.digits), "a guessed cut is never fully trusted"
 
 
+def test_a_cut_leaves_no_flat_scrap_of_a_stroke(mnist_test):
+    """A 2 whose base runs on is wide enough to try as several digits; a cut through the base alone
+    would leave a flat scrap of it, which reads as a sure 2 or 1 (a 2 read as 912)."""
+    for index in np.nonzero(mnist_test.labels == 2)[0][:5]:
+        ink = np.zeros((80, 150), np.uint8)
+        ink[:, :80] = cv2.resize(mnist_test.images[index], (80, 80), interpolation=cv2.INTER_CUBIC)
+        base = np.nonzero(ink[:, 40:80].max(axis=1) > 100)[0][-1] - 3
+        ink[base:base + 4, 60:] = 255  # the base runs on, flat
+        crop = DigitCrop(normalise_digit(ink), (0, 0, 150, 80), ink)
+        cuts = split_digit(crop, 2) + split_digit(crop, 3)
+        heights = [np.ptp(np.nonzero(piece.ink.max(axis=1))[0]) + 1 for pieces in cuts for piece in pieces]
+        assert min(heights, default=80) >= 20, (index, heights)
+
+
 def test_three_narrow_touching_digits_may_be_cut_in_three(mnist_test, classifier):
     """Touching digits overlap, so a crop just wide enough for two may hold three: 40 numbers of
     three digits drawn narrow (0.8 of their width) and overlapping by a tenth (11 read exactly
