@@ -50,6 +50,7 @@ LINE_LENGTH = 1.6  # a straight run this many digit heights long is a line (rule
 LINE_SLENDERNESS = 8  # ... if it is at least this many times longer than thick
 FRAME_SPAN = 0.95  # a vertical line (grid, margin, border) spans the whole frame, as a tall 1 does not
 SPLIT_MIN_WIDTH = 0.25  # a piece of a split is at least this many digit heights wide, and tall
+BLOB_KERNEL = 3  # strokes on a shadow patch stand out of an opening this many times their width
 SPLIT_TRIES = 4  # column-profile minima tried per cut
 STROKE_WIDTH = 2.25  # MNIST's median stroke width in its 20×20 box (2·area/perimeter, test set)
 STROKE_RANGE = (1.2, 5.0)  # beyond the widths MNIST itself spans (1.5–3.5 is its 5th–95th percentile)
@@ -699,10 +700,20 @@ def _refine(ink: np.ndarray, piece: _Piece, threshold: float) -> list[_Piece]:
         return []
     strength = _percentile(core, 90)
     local = max(threshold, 0.3 * strength)
+    shadow = None
     if _blob(piece):
         # Digits on a shadow patch: the patch and the strokes on it are two levels of "ink".
         local = max(local, _otsu(_histogram(patch, piece.own)))
-    if local <= threshold + 1:
+        shadow, strokes = _shadow_under(patch, piece.own, local)
+        if shadow is not None:
+            # A shadow much wider than its strokes: they stand out of the shadow around them, not
+            # out of the paper (a stroke deep in it may be fainter than its rim is strong).
+            patch = cv2.subtract(patch, shadow)
+            ink = ink.copy()
+            ink[y:y + h, x:x + w] = patch
+            strength = _percentile(patch[strokes], 90)
+            local = max(0.3 * strength, _otsu(_histogram(patch, piece.own)))
+    if shadow is None and local <= threshold + 1:
         piece.strength = strength
         return [] if _soft_edged(ink, piece) else [piece]
     mask = ((patch > local) & (piece.own > 0)).astype(np.uint8)
@@ -715,6 +726,20 @@ def _refine(ink: np.ndarray, piece: _Piece, threshold: float) -> list[_Piece]:
         if not _soft_edged(ink, sub):
             out.append(sub)
     return out
+
+
+def _shadow_under(patch: np.ndarray, own: np.ndarray, level: float) -> tuple[np.ndarray | None, np.ndarray]:
+    """The shadow's own level under the strokes on it (an opening BLOB_KERNEL strokes wide), or None
+    where the patch is no wider than a few strokes (a small, bold digit's own ink); and the
+    strokes: the ink above `level`, or above the next level where most of the patch clears it
+    (a dark shadow's plateau)."""
+    strokes = (patch > level) & (own > 0)
+    if strokes.sum() > 0.5 * own.sum():
+        strokes &= patch > _otsu(_histogram(patch, strokes.astype(np.uint8)))
+    k = max(3, int(BLOB_KERNEL * stroke_width(strokes.astype(np.uint8) * 255)) | 1)
+    if not strokes.any() or 4 * k >= min(patch.shape):
+        return None, strokes
+    return cv2.morphologyEx(patch, cv2.MORPH_OPEN, np.ones((k, k), np.uint8)), strokes
 
 
 def _soft_edged(ink: np.ndarray, piece: _Piece) -> bool:

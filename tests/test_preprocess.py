@@ -294,6 +294,23 @@ def test_the_rim_of_a_page_edge_is_not_a_digit(mnist_test):
     assert crop.box[0] < 330 and crop.box[0] + crop.box[2] < 380
 
 
+@pytest.mark.parametrize("depth", [0.5, 0.65])
+def test_digits_on_a_small_dark_shadow_are_each_found(mnist_test, depth):
+    """A shadow smaller than the background estimate's kernel is "ink" with the digits on it. Deep
+    in it a stroke is fainter than the shadow's rim is strong: the strokes are found against the
+    shadow around them (before, the whole row was left out or kept as one blob)."""
+    for k in range(4):
+        frame = np.full((480, 640), 210, np.float32)
+        shadow = np.zeros_like(frame)
+        cv2.ellipse(shadow, (300, 240), (70, 60), 0, 0, 360, 1.0, -1)
+        frame *= 1 - (1 - depth) * cv2.GaussianBlur(shadow, (0, 0), 12)
+        for digit, x in ((4, 240), (8, 290), (1, 330)):
+            image = mnist_test.images[np.nonzero(mnist_test.labels == digit)[0][k]]
+            frame[215:265, x:x + 50] *= 1 - 0.8 * cv2.resize(image, (50, 50), interpolation=cv2.INTER_CUBIC) / 255
+        crops = find_digits(np.clip(cv2.GaussianBlur(frame, (0, 0), 1.0), 0, 255).astype(np.uint8))
+        assert [round((c.box[0] + c.box[2] / 2 - 265) / 45) for c in crops] == [0, 1, 2], [c.box for c in crops]
+
+
 @pytest.mark.parametrize("size, sigma", [(40, 6), (60, 10), (90, 16)])
 def test_a_soft_shadow_is_not_a_digit(mnist_test, size, sigma):
     """A shadow the background estimate leaves behind has a soft edge; a pen stroke a sharp one."""
