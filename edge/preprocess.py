@@ -436,8 +436,10 @@ def _remove_lines(mask: np.ndarray, known: np.ndarray | None = None,
             candidates = horizontal | vertical
             digit_h = max(digit_h, _typical_height(mask & ~cv2.dilate(candidates, np.ones((3, 3), np.uint8))))
             if digit_h > 0:
-                lines |= (_long_runs(horizontal, 2, LINE_LENGTH * digit_h)
-                          | _long_runs(vertical, 3, max(LINE_LENGTH * digit_h, FRAME_SPAN * h)))
+                level = _long_runs(horizontal, 2, LINE_LENGTH * digit_h)
+                lines |= (level | _long_runs(vertical, 3, max(LINE_LENGTH * digit_h, FRAME_SPAN * h)))
+                if level.any():
+                    lines |= _line_ends(mask, level, max(4, digit_h // 2))
     if lines.any():
         # A crop of a form's or a table's cell: its side runs straight down most of the frame's
         # height near its left or right side. So may a digit that a tight crop cut into, but
@@ -466,6 +468,27 @@ def _remove_lines(mask: np.ndarray, known: np.ndarray | None = None,
               | cv2.morphologyEx(kept, cv2.MORPH_CLOSE, np.ones((1, reach), np.uint8)))
     kept |= across & band
     return kept, band & ~kept, None
+
+
+def _line_ends(mask: np.ndarray, lines: np.ndarray, length: int) -> np.ndarray:
+    """Where a horizontal line runs on past its straight part (a hand-drawn underline bending
+    at its end): thin level runs at least `length` px long that touch the line and reach past
+    its end by half that."""
+    runs, _ = _thin_runs(_runs(mask & ~lines, length, True), 2)
+    if not runs.any():
+        return np.zeros_like(mask)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(runs, 8)
+    near = cv2.dilate(lines, np.ones((3, 3), np.uint8))
+    cols = np.nonzero(lines.any(axis=0))[0]
+    out = np.zeros_like(mask)
+    for i in range(1, count):
+        x, _y, w, _h, _a = stats[i]
+        if not near[labels == i].any():
+            continue
+        beyond = max(0, cols.min() - x) + max(0, x + w - 1 - cols.max())
+        if beyond >= length // 2:
+            out[labels == i] = 1
+    return out
 
 
 def _box_sides(labelled: tuple[int, np.ndarray, np.ndarray]) -> np.ndarray:

@@ -162,6 +162,16 @@ def test_ruled_lines_and_an_underline_are_removed(mnist_test):
     assert all(55 <= c.box[3] <= 80 for c in crops), [c.box for c in crops]  # digits only, no line
 
 
+def test_an_underline_bending_at_its_end_is_taken_out_to_its_end(mnist_test, classifier):
+    """A hand-drawn underline is straight for most of its length and bends at its left end, under
+    the 1 and the 2: the straight part was taken out as a line and the bend stayed, gluing them
+    (this photo read 6578). Level runs that carry a line on past its end go with it."""
+    photos = make_field_photos(mnist_test.images, mnist_test.labels, 4, seed=101, scene="underline")
+    photo = next(itertools.islice(photos, 3, None))
+    assert photo.text == "12578"
+    assert read_digits(photo.image, classifier).text == "12578"
+
+
 def test_a_box_around_the_number_is_not_read_as_ones(mnist_test):
     page = _page()
     for i, index in enumerate((3, 4)):
