@@ -21,6 +21,7 @@ Only numpy and OpenCV: this runs on the device.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import cv2
@@ -60,6 +61,8 @@ SOLID_AREA = 0.2  # ... and one anywhere in the frame
 JUNK_AREA = 0.002  # junk covering this share of the frame is left out when the threshold is chosen again
 MIN_DIGIT_HEIGHT = 6  # pixels at working resolution, whatever the frame's size
 MAX_PIECE_ASPECT = 2.5  # a candidate is at most this many times wider than tall (touching digits, before a split)
+RUN_ASPECT = 4.0  # a row of touching digits is at most this many times wider than tall ...
+RUN_PENS = 5  # ... and at least this many pen widths tall (a bar is not)
 ROW_HEIGHT_SHARE = 0.3  # a digit is at least this share of the row's height (an old-style 0 beside a 9) ...
 UNREAD_HEIGHT = 0.6  # a piece too wide to be a digit but this share of the row's height may hold digits
 STRENGTH_SHARE = 0.3  # ... and its ink at least this share of the strongest piece's
@@ -813,14 +816,15 @@ def _row_height(heights: list[int]) -> float:
 def _plausible(pieces: list[_Piece], shape: tuple[int, int]) -> tuple[list[_Piece], list[_Piece]]:
     """Drop pieces too small, too flat, too faint or much smaller than the biggest digit.
 
-    Also returns the pieces left out only for being too wide, though as tall and as dark as
-    the digits kept: touching digits beyond splitting, or a digit glued to a line. What they
-    hold is not read, so a reading that leaves them out is incomplete.
+    Also returns the pieces too wide for a digit, though as tall and as dark as the digits
+    kept: touching digits, or a digit glued to a line. A row of touching digits (tall for its
+    pen) is kept to be cut as well, into up to MAX_PARTS digits; the others are left out. Either
+    way, a reading may miss some of what they hold.
     """
     min_h = max(MIN_DIGIT_HEIGHT, MIN_DIGIT_FRACTION * min(shape))
     pieces = [p for p in pieces if p.box[3] >= min_h and not _blob(p)]
     wide = [p for p in pieces if p.box[2] > MAX_PIECE_ASPECT * p.box[3]]
-    pieces = [p for p in pieces if p.box[2] <= MAX_PIECE_ASPECT * p.box[3]]
+    pieces = [p for p in pieces if p.box[2] <= MAX_PIECE_ASPECT * p.box[3] or _run_of_digits(p)]
     if not pieces:
         return pieces, []
     # Faint pieces go first, so a faint shadow or show-through cannot set the row's height.
@@ -830,6 +834,13 @@ def _plausible(pieces: list[_Piece], shape: tuple[int, int]) -> tuple[list[_Piec
     kept = [p for p in pieces if p.box[3] >= ROW_HEIGHT_SHARE * tallest]
     unread = [p for p in wide if p.box[3] >= UNREAD_HEIGHT * tallest and p.strength >= STRENGTH_SHARE * strongest]
     return kept, unread
+
+
+def _run_of_digits(piece: _Piece) -> bool:
+    """Wider than MAX_PIECE_ASPECT but up to RUN_ASPECT times its height, and tall for its pen (at
+    least RUN_PENS stroke widths: a row of touching digits, not one long bar or stroke)."""
+    w, h = piece.box[2:]
+    return w <= RUN_ASPECT * h and h >= RUN_PENS * stroke_width(piece.own * 255)
 
 
 def _reading_order(pieces: list[_Piece]) -> list[_Piece]:
@@ -1043,8 +1054,9 @@ def _checked_frame(frame) -> np.ndarray:
 
 @dataclass
 class Found:
-    """What a frame holds: the digits to read, and the ink that looked like digits but was not cut
-    into any (too wide to split), by box. A reading that leaves such ink out may miss digits."""
+    """What a frame holds: the digits to read, and the ink that looked like digits but was too
+    wide for one (left out, or a row of touching digits cut as well as it could be), by box. A
+    reading of such ink may miss digits."""
 
     crops: list[DigitCrop] = field(default_factory=list)
     unread: list[tuple[int, int, int, int]] = field(default_factory=list)
@@ -1237,12 +1249,12 @@ def split_digit(crop: DigitCrop, parts: int) -> list[list[DigitCrop]]:
     min_w = max(2, int(SPLIT_MIN_WIDTH * h))
     minima = [i for i in range(min_w, w - min_w) if profile[i] <= profile[i - 1] and profile[i] <= profile[i + 1]]
     minima.sort(key=lambda i: profile[i])
+    # parts - 1 cuts among the deepest minima (SPLIT_TRIES of them, one more per part beyond three).
     options: list[tuple[int, ...]] = []
-    if parts == 2:
-        options = [(i,) for i in minima[:SPLIT_TRIES]]
-    else:
-        best = minima[:SPLIT_TRIES]
-        options = [(a, b) for a in best for b in best if b - a >= min_w]
+    for cuts in itertools.combinations(minima[:SPLIT_TRIES + max(0, parts - 3)], parts - 1):
+        cuts = tuple(sorted(cuts))
+        if all(b - a >= min_w for a, b in zip(cuts, cuts[1:])):
+            options.append(cuts)
     fx, fy = crop.box[2] / w, crop.box[3] / h
     out = []
     for cuts in options:

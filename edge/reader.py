@@ -21,7 +21,7 @@ from .runtime import Classifier
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
 MIN_SIDE = 8  # pixels: anything smaller cannot hold a readable digit
 SPLIT_WIDTH = 0.6  # a crop is tried as k touching digits once it is k × this many heights wide ...
-MAX_PARTS = 3  # ... (and as k + 1 once k ≥ 2: touching digits overlap), for k up to this
+MAX_PARTS = 4  # ... (and as k + 1 once k ≥ 2: touching digits overlap), for k up to this
 RIVAL_WIDTH = 1.0  # a crop left whole but this many heights wide is also tried as two digits (its best ...
 RIVAL_CUTS, RIVAL = 2, 0.99  # ... cuts): if every piece then scores this much, the whole is doubtful
 JOIN_SURE = 0.9  # two strokes read as one digit at least as surely as the surer alone, and at least this surely
@@ -114,7 +114,8 @@ def read_digits(frame: np.ndarray, classifier: Classifier, source: str = "",
         crops, probs, labels, confidences = _leave_out({0}, crops, probs, labels, confidences)
         confidences[0] = min(confidences[0], top)
     if found.unread:
-        # Ink as tall and dark as the digits was left unread: the text may miss digits.
+        # Ink as tall and dark as the digits was too wide for one, left unread or cut as well as
+        # it could be: the text may miss digits.
         confidences = np.minimum(confidences, DOUBT_UNREAD)
     reading.crops = crops
     for crop, label, confidence, p in zip(crops, labels, confidences, probs):

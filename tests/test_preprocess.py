@@ -276,6 +276,16 @@ def test_what_is_left_of_a_ruled_line_over_a_digit_is_no_bar(mnist_test):
     assert w <= 1.5 * h, (w, h)
 
 
+def test_a_bar_flung_off_a_five_is_not_a_row_of_digits(mnist_test):
+    """This MNIST 5's bar stands apart from it, three times as wide as tall. A piece that wide is
+    kept for cutting only when it is tall for its pen (touching digits); the bar is one stroke."""
+    five = mnist_test.images[3552]
+    assert mnist_test.labels[3552] == 5
+    for seed in range(20):
+        photo = render_photo([five], [5], np.random.default_rng(seed))
+        assert len(find_digits(photo.image)) == 1, seed
+
+
 def test_a_thin_upright_one_is_a_digit_not_a_page_edge():
     frame = _paper()
     cv2.line(frame, (320, 200), (320, 290), 40, 3)
