@@ -480,18 +480,13 @@ def _line_ends(mask: np.ndarray, lines: np.ndarray, length: int) -> np.ndarray:
     runs, _ = _thin_runs(_runs(mask & ~lines, length, True), 2)
     if not runs.any():
         return np.zeros_like(mask)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(runs, 8)
-    near = cv2.dilate(lines, np.ones((3, 3), np.uint8))
+    _count, labels, stats, _ = cv2.connectedComponentsWithStats(runs, 8)
+    touching = np.unique(labels[cv2.dilate(lines, np.ones((3, 3), np.uint8)) > 0])
     cols = np.nonzero(lines.any(axis=0))[0]
-    out = np.zeros_like(mask)
-    for i in range(1, count):
-        x, _y, w, _h, _a = stats[i]
-        if not near[labels == i].any():
-            continue
-        beyond = max(0, cols.min() - x) + max(0, x + w - 1 - cols.max())
-        if beyond >= length // 2:
-            out[labels == i] = 1
-    return out
+    x, w = stats[:, 0], stats[:, 2]
+    beyond = np.maximum(0, cols.min() - x) + np.maximum(0, x + w - 1 - cols.max())
+    ends = [i for i in touching if i > 0 and beyond[i] >= length // 2]
+    return np.isin(labels, ends).astype(np.uint8)
 
 
 def _box_sides(labelled: tuple[int, np.ndarray, np.ndarray]) -> np.ndarray:
@@ -1238,8 +1233,9 @@ def split_digit(crop: DigitCrop, parts: int) -> list[list[DigitCrop]]:
     """Ways to cut a crop holding `parts` touching digits (joined zeros, a cursive run) apart.
 
     Cuts are vertical, at minima of the ink's column profile, each piece at least
-    SPLIT_MIN_WIDTH digit heights wide, and its ink as tall. The caller keeps the split the classifier is most sure
-    of (segmentation by recognition); this only proposes, best candidates first.
+    SPLIT_MIN_WIDTH digit heights wide, and its ink as tall. The caller keeps the split the
+    classifier is most sure of (segmentation by recognition); this only proposes, best
+    candidates first.
     """
     if crop.ink is None or parts < 2:
         return []

@@ -565,7 +565,8 @@ def labelled_crops(photo: Photo, not_digits: bool = False) -> list[tuple[np.ndar
         if not _one_like(crop.image):
             out.append((crop.image, NOT_A_DIGIT))
         w, h = crop.box[2], crop.box[3]
-        for parts in range(2, min(MAX_PARTS, int(w / (SPLIT_WIDTH * h))) + 1):  # the cuts read_digits tries
+        # The cuts into as many digits as the crop is wide for (read_digits tries one more too).
+        for parts in range(2, min(MAX_PARTS, int(w / (SPLIT_WIDTH * h))) + 1):
             for pieces in split_digit(crop, parts)[:2]:
                 for piece in pieces:  # a right piece is a digit, a wrong one a fragment
                     label = _match(piece.box, photo, set(taken))

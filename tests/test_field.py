@@ -693,19 +693,28 @@ def test_a_cut_leaves_no_flat_scrap_of_a_stroke(mnist_test):
         assert min(heights, default=80) >= 20, (index, heights)
 
 
+def _touching_numbers(mnist_test, classifier, digits: int, x: int, height: int,
+                      squeeze: float = 1.0) -> list[tuple[str, str]]:
+    """40 numbers of `digits` random MNIST digits, each overlapping the one before by a tenth of
+    its width (seed 5): (true text, text read) for each."""
+    rng = np.random.default_rng(5)
+    out = []
+    for _ in range(40):
+        idx = rng.integers(0, len(mnist_test.labels), digits)
+        page, right = np.full((480, 640), 235, np.uint8), x
+        for i in idx:
+            right += int(_draw_ink(page, mnist_test.images[i], right, 180, height, squeeze=squeeze) * 0.9)
+        text = read_digits(cv2.GaussianBlur(page, (0, 0), 0.7), classifier).text
+        out.append(("".join(str(mnist_test.labels[i]) for i in idx), text))
+    return out
+
+
 def test_three_narrow_touching_digits_may_be_cut_in_three(mnist_test, classifier):
     """Touching digits overlap, so a crop just wide enough for two may hold three: 40 numbers of
     three digits drawn narrow (0.8 of their width) and overlapping by a tenth (11 read exactly
     when a crop was cut into no more digits than its width holds)."""
-    rng = np.random.default_rng(5)
-    exact = 0
-    for _ in range(40):
-        idx = rng.integers(0, len(mnist_test.labels), 3)
-        page, x = np.full((480, 640), 235, np.uint8), 200
-        for i in idx:
-            x += int(_draw_ink(page, mnist_test.images[i], x, 180, 90, squeeze=0.8) * 0.9)
-        text = read_digits(cv2.GaussianBlur(page, (0, 0), 0.7), classifier).text
-        exact += text == "".join(str(mnist_test.labels[i]) for i in idx)
+    readings = _touching_numbers(mnist_test, classifier, 3, x=200, height=90, squeeze=0.8)
+    exact = sum(text == truth for truth, text in readings)
     assert exact >= 15
 
 
@@ -713,16 +722,9 @@ def test_four_touching_digits_wider_than_a_piece_may_be_are_read(mnist_test, cla
     """Four digits overlapping by a tenth make one piece up to three times as wide as tall. Wider
     than MAX_PIECE_ASPECT, it was left out whole: 4 of these 40 numbers read as nothing, 18
     exactly. A piece that tall for its pen is a row of touching digits, cut into up to four."""
-    rng = np.random.default_rng(5)
-    exact = empty = 0
-    for _ in range(40):
-        idx = rng.integers(0, len(mnist_test.labels), 4)
-        page, x = np.full((480, 640), 235, np.uint8), 120
-        for i in idx:
-            x += int(_draw_ink(page, mnist_test.images[i], x, 180, 70) * 0.9)
-        text = read_digits(cv2.GaussianBlur(page, (0, 0), 0.7), classifier).text
-        exact += text == "".join(str(mnist_test.labels[i]) for i in idx)
-        empty += text == ""
+    readings = _touching_numbers(mnist_test, classifier, 4, x=120, height=70)
+    exact = sum(text == truth for truth, text in readings)
+    empty = sum(text == "" for _, text in readings)
     assert empty == 0 and exact >= 19, (empty, exact)
 
 
