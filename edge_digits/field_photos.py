@@ -619,6 +619,51 @@ def style_varied(images: np.ndarray, rng: np.random.Generator, labels: np.ndarra
     return out
 
 
+FLAG_ANGLE = (25.0, 55.0)  # degrees below level: a 1's long flag, down to the left of its top (a 7's bar is level)
+FLAG_LENGTH = (0.3, 0.7)  # × the 1's height
+
+
+def _long_flag(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """An MNIST 1 with a flag as long as many European writers draw one (up to 0.7 × its height),
+    a third of them with a foot; normalised again, as the pipeline would cut it."""
+    from edge_digits.edge.preprocess import normalise_digit
+
+    ys, xs = np.nonzero(digit > 100)
+    top, bottom = int(ys.min()), int(ys.max())
+    height = bottom - top + 1
+    angle = np.deg2rad(rng.uniform(*FLAG_ANGLE))
+    length = rng.uniform(*FLAG_LENGTH) * height
+    scale, room = 4, 20  # drawn at 4× with room on the left for the flag
+    big = cv2.resize(cv2.copyMakeBorder(digit, 0, 0, room, 0, cv2.BORDER_CONSTANT, value=0), None, fx=scale, fy=scale,
+                     interpolation=cv2.INTER_LINEAR)
+    x = float(xs[ys == top].mean()) + room
+    start = (int(scale * x), int(scale * top))
+    end = (int(scale * (x - length * np.cos(angle))), int(scale * (top + length * np.sin(angle))))
+    cv2.line(big, start, end, 255, int(scale * rng.uniform(1.6, 2.6)), cv2.LINE_AA)
+    if rng.random() < 0.3:
+        foot_x = int(scale * (xs[ys == bottom].mean() + room))
+        half = int(scale * rng.uniform(0.2, 0.35) * height)
+        cv2.line(big, (foot_x - half, scale * bottom), (foot_x + half, scale * bottom), 255,
+                 int(scale * rng.uniform(1.6, 2.6)), cv2.LINE_AA)
+    return normalise_digit(big)
+
+
+def flagged_ones(images: np.ndarray, labels: np.ndarray, count: int,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """`count` 1s with a long flag and `count` 7s (half with a bar across), style-varied.
+
+    A flag up to 0.7 × the height, 25–55° below level, reads as a 7 to a model that learned
+    MNIST's 1s; the 7s alongside keep their level bar a 7's. Returns images and labels."""
+    out, truth = [], []
+    for label in (1, 7):
+        picked = rng.choice(np.nonzero(labels == label)[0], count)
+        drawn = [_long_flag(images[i], rng) if label == 1
+                 else _restyle(images[i], 7, rng) if rng.random() < 0.5 else images[i] for i in picked]
+        out.extend(style_varied(np.stack(drawn), rng) if count else [])
+        truth.extend([label] * count)
+    return (np.stack(out) if out else np.zeros((0, 28, 28), np.uint8)), np.asarray(truth, np.int64)
+
+
 def glued_pairs(images: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
     """Two or three MNIST digits touching or overlapping, cut out as one crop and normalised the
     way the edge pipeline normalises a crop it could not split: no single digit, for training
@@ -693,9 +738,10 @@ def drawn_signs(count: int, rng: np.random.Generator) -> np.ndarray:
 
 def field_training_set(images: np.ndarray, labels: np.ndarray, photos: int, styled: int,
                        seed: int, not_digits: bool = False, glued: int = 0,
-                       signs: int = 0) -> tuple[np.ndarray, np.ndarray, dict]:
+                       signs: int = 0, flagged: int = 0) -> tuple[np.ndarray, np.ndarray, dict]:
     """Crops the edge pipeline finds in `photos` field photos, plus `styled` restyled digits,
-    `glued` glued groups of digits and `signs` signs that are no digit.
+    `flagged` 1s with a long flag (and as many 7s), `glued` glued groups of digits and `signs`
+    signs that are no digit.
 
     Draw `images` from MNIST *train*: this is training data. Returns images, labels (NOT_A_DIGIT
     for the crops that hold no single digit, with `not_digits`, the glued ones and the signs) and counts.
@@ -712,6 +758,10 @@ def field_training_set(images: np.ndarray, labels: np.ndarray, photos: int, styl
         idx = rng.integers(0, len(images), styled)
         crops.extend(style_varied(images[idx], rng, labels[idx]))
         truth.extend(int(v) for v in labels[idx])
+    if flagged:
+        flags, flag_labels = flagged_ones(images, labels, flagged, rng)
+        crops.extend(flags)
+        truth.extend(int(v) for v in flag_labels)
     if glued:
         crops.extend(glued_pairs(images, glued, rng))
         truth.extend([NOT_A_DIGIT] * glued)
@@ -719,6 +769,6 @@ def field_training_set(images: np.ndarray, labels: np.ndarray, photos: int, styl
         crops.extend(drawn_signs(signs, rng))
         truth.extend([NOT_A_DIGIT] * signs)
     out_images = np.stack(crops) if crops else np.zeros((0, 28, 28), np.uint8)
-    counts = {"photos": photos, "photo_crops": len(crops) - not_digits_cut - styled - glued - signs,
-              "styled": styled, "not_digits": not_digits_cut, "glued": glued, "signs": signs}
+    counts = {"photos": photos, "photo_crops": len(crops) - not_digits_cut - styled - 2 * flagged - glued - signs,
+              "styled": styled, "flagged": 2 * flagged, "not_digits": not_digits_cut, "glued": glued, "signs": signs}
     return out_images, np.asarray(truth, np.int64), counts

@@ -33,6 +33,7 @@ from edge_digits.field_photos import (
     SCENES,
     _with_tail,
     field_photo,
+    flagged_ones,
     glued_pairs,
     labelled_crops,
     make_field_photos,
@@ -987,6 +988,21 @@ def test_style_varied_ones_get_flags_and_nines_curled_feet(mnist_train):
         plain = style_varied(some, np.random.default_rng(0))
         styled = style_varied(some, np.random.default_rng(0), np.full(len(some), digit))
         assert widths(styled) >= widths(plain) + 1, digit
+
+
+def test_flagged_ones_carry_long_flags_beside_as_many_sevens(mnist_train):
+    """The 1s drawn for training get a flag reaching well left of the stem; the 7s come
+    alongside; the same seed draws the same crops."""
+    images, labels = flagged_ones(mnist_train.images, mnist_train.labels, 60, np.random.default_rng(3))
+    again, _ = flagged_ones(mnist_train.images, mnist_train.labels, 60, np.random.default_rng(3))
+    assert images.shape == (120, 28, 28) and images.dtype == np.uint8 and np.array_equal(images, again)
+    assert list(labels) == [1] * 60 + [7] * 60
+
+    def aspect(some):  # width over height of the ink
+        return np.median([np.ptp(np.nonzero(img > 64)[1]) / np.ptp(np.nonzero(img > 64)[0]) for img in some])
+
+    plain = style_varied(mnist_train.images[mnist_train.labels == 1][:60], np.random.default_rng(3))
+    assert aspect(images[:60]) >= aspect(plain) + 0.15
 
 
 # --------------------------------------------------------------------------- the real development set
