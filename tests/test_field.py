@@ -1022,6 +1022,17 @@ def test_flagged_ones_carry_long_flags_beside_as_many_sevens(mnist_train):
     assert aspect(images[:60]) >= aspect(plain) + 0.15
 
 
+def test_data_field_writes_the_flagged_ones_for_training(tmp_path):
+    from edge_digits.labelled import read_folder
+    from tests.helpers import cli
+
+    result = cli("data", "field", "--out", tmp_path / "flags", "--photos", "0", "--styled", "0", "--flagged", "5",
+                 "--seed", "1")
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith("0 restyled digits, 10 flagged 1s and 7s\n"), result.output
+    assert sorted(read_folder(tmp_path / "flags").labels.tolist()) == [1] * 5 + [7] * 5
+
+
 # --------------------------------------------------------------------------- the real development set
 
 REAL_FLOOR = {"tune": 0.8, "report": 0.8}  # exact reads with the shipped model (83%, 87%): benchmarks/README.md
