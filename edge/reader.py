@@ -27,7 +27,7 @@ RIVAL_CUTS, RIVAL = 2, 0.99  # ... cuts): if every piece then scores this much, 
 JOIN_SURE = 0.9  # two strokes read as one digit at least as surely as the surer alone, and at least this surely
 SPLIT_MARGIN = 0.1  # a split must beat the whole crop's mean log-confidence by this much ...
 BALANCE = 0.01  # the weight of unequal piece widths when ranking cuts
-NARROW, CLOSE = 0.4, 0.05  # two narrow crops this close (in digit heights) may be one digit in two pieces
+NARROW, CLOSE = 0.4, 0.05  # two crops this close (in digit heights), one or both narrow, may be one digit in two pieces
 DOUBT_SPLIT, DOUBT_PAIR, DOUBT_UNREAD = 0.85, 0.5, 0.5  # confidence caps for guessed segmentations
 WIDE = 1.35  # a crop left whole though this many times wider than tall may hold touching digits (MNIST: 1.5% are)
 SHORT_ONE, THIN_ONE = 0.6, 0.5  # a 1 under this share of the row's median height, or pen width, is doubtful
@@ -280,7 +280,8 @@ def segmentation_doubt(crops: list[DigitCrop], split: list[bool]) -> np.ndarray:
     The classifier only knows the crop it was shown; a reading can still be wrong because a
     digit was cut in two (an open 4 read as 11) or a cut between touching digits was guessed.
     A crop left whole though wider than WIDE × its height is doubtful too: the model reads two
-    touching digits squeezed into one box as one digit, often with full confidence.
+    touching digits squeezed into one box as one digit, often with full confidence. So are two
+    neighbours closer than CLOSE × their height when either is a narrow stroke.
     These caps keep such readings under the usual 0.9 threshold rather than confidently wrong.
     """
     caps = np.ones(len(crops))
@@ -292,9 +293,13 @@ def segmentation_doubt(crops: list[DigitCrop], split: list[bool]) -> np.ndarray:
             nxt = crops[i + 1]
             gap = nxt.box[0] - (crop.box[0] + w)
             tall = max(h, nxt.box[3])
-            narrow = w < NARROW * tall and nxt.box[2] < NARROW * tall
-            if narrow and gap < CLOSE * tall and not (split[i] and split[i + 1]):
-                caps[i] = caps[i + 1] = min(caps[i], caps[i + 1], DOUBT_PAIR)
+            narrow = [w < NARROW * tall, nxt.box[2] < NARROW * tall]
+            if gap >= CLOSE * tall or (split[i] and split[i + 1]) or not any(narrow):
+                continue
+            # Both narrow: one digit in two pieces, as likely as two. One narrow stroke right
+            # against its neighbour may be that digit's own (an open 4 drawn as a curl and a
+            # stem reads as a sure 61).
+            caps[i] = caps[i + 1] = min(caps[i], caps[i + 1], DOUBT_PAIR if all(narrow) else DOUBT_SPLIT)
     return caps
 
 

@@ -754,6 +754,19 @@ def test_a_wide_crop_left_whole_is_never_sure():
     assert caps[0] == DOUBT_SPLIT and caps[1] == 1.0
 
 
+def test_a_narrow_stroke_right_against_its_neighbour_is_doubted(mnist_test, classifier):
+    """An open 4 drawn as a curl and a stem with a hair between them reads as a sure 61; so does
+    any 6 with a 1 that close. A hand leaves more room between two digits: there, both stay sure."""
+    six, one = (mnist_test.images[np.nonzero(mnist_test.labels == d)[0][0]] for d in (6, 1))
+    for gap, sure in ((0, False), (30, True)):  # 4 px and 34 px apart in the frame: 0.04 and 0.38 heights
+        page = np.full((300, 500), 235, np.uint8)
+        x = 150 + _draw_ink(page, six, 150, 100, 90) + gap
+        _draw_ink(page, one, x, 100, 90)
+        reading = read_digits(cv2.GaussianBlur(page, (0, 0), 0.7), classifier)
+        sure_read = [d.confidence >= 0.9 for d in reading.digits]
+        assert reading.text == "61" and sure_read == [sure, sure], (gap, reading.line())
+
+
 @pytest.mark.parametrize("left, right", [(6, 4), (5, 8), (1, 7), (2, 0), (3, 5)])
 def test_glued_digits_are_read_or_doubted(mnist_test, classifier, left, right):
     a, b = (np.nonzero(mnist_test.labels == d)[0][1] for d in (left, right))
