@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from edge_digits.edge.preprocess import stroke_width
+from edge_digits.edge.preprocess import normalise_digit, stroke_width
 from edge_digits.labelled import NOT_A_DIGIT
 from edge_digits.photos import (
     Photo,
@@ -613,8 +613,6 @@ def style_varied(images: np.ndarray, rng: np.random.Generator, labels: np.ndarra
         if pen:
             kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(pen) + 1,) * 2)
             big = cv2.dilate(big, kernel) if pen > 0 else cv2.erode(big, kernel)
-        from edge_digits.edge.preprocess import normalise_digit
-
         out[k] = normalise_digit(big)
     return out
 
@@ -626,8 +624,6 @@ FLAG_LENGTH = (0.3, 0.7)  # × the 1's height
 def _long_flag(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """An MNIST 1 with a flag as long as many European writers draw one (up to 0.7 × its height),
     a third of them with a foot; normalised again, as the pipeline would cut it."""
-    from edge_digits.edge.preprocess import normalise_digit
-
     ys, xs = np.nonzero(digit > 100)
     top, bottom = int(ys.min()), int(ys.max())
     height = bottom - top + 1
@@ -654,22 +650,25 @@ def flagged_ones(images: np.ndarray, labels: np.ndarray, count: int,
 
     A flag up to 0.7 × the height, 25–55° below level, reads as a 7 to a model that learned
     MNIST's 1s; the 7s alongside keep their level bar a 7's. Returns images and labels."""
-    out, truth = [], []
+    if count == 0:
+        return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64)
+
+    def drawn(image: np.ndarray, label: int) -> np.ndarray:
+        if label == 1:
+            return _long_flag(image, rng)
+        return _restyle(image, 7, rng) if rng.random() < 0.5 else image
+
+    out = []
     for label in (1, 7):
         picked = rng.choice(np.nonzero(labels == label)[0], count)
-        drawn = [_long_flag(images[i], rng) if label == 1
-                 else _restyle(images[i], 7, rng) if rng.random() < 0.5 else images[i] for i in picked]
-        out.extend(style_varied(np.stack(drawn), rng) if count else [])
-        truth.extend([label] * count)
-    return (np.stack(out) if out else np.zeros((0, 28, 28), np.uint8)), np.asarray(truth, np.int64)
+        out.append(style_varied(np.stack([drawn(images[i], label) for i in picked]), rng))
+    return np.concatenate(out), np.repeat(np.array([1, 7], np.int64), count)
 
 
 def glued_pairs(images: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
     """Two or three MNIST digits touching or overlapping, cut out as one crop and normalised the
     way the edge pipeline normalises a crop it could not split: no single digit, for training
     the model to be unsure of them (a glued "64" must not read as a sure "4")."""
-    from edge_digits.edge.preprocess import normalise_digit
-
     out = []
     while len(out) < count:
         parts = [tight(images[i]) for i in rng.integers(0, len(images), int(rng.integers(2, 4)))]
