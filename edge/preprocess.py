@@ -64,6 +64,8 @@ MAX_PIECE_ASPECT = 2.5  # a candidate is at most this many times wider than tall
 RUN_ASPECT = 4.0  # a row of touching digits is at most this many times wider than tall ...
 RUN_PENS = 5  # ... and at least this many pen widths tall (a bar is not)
 ROW_HEIGHT_SHARE = 0.3  # a digit is at least this share of the row's height (an old-style 0 beside a 9) ...
+LOOP_SHARE = 0.2  # ... or, a closed loop, this share (a small 0 written mid-height: no dot, comma or dash is one)
+LOOP_HOLE = 0.15  # a closed loop encloses at least this share of its box
 UNREAD_HEIGHT = 0.6  # a piece too wide to be a digit but this share of the row's height may hold digits
 STRENGTH_SHARE = 0.3  # ... and its ink at least this share of the strongest piece's
 TIGHT_SIDE = 300  # a working frame shorter than this is a tight crop: its digits fill the short side, so ...
@@ -631,6 +633,19 @@ class _Group:
         return max(other.y0 - self.y1, self.y0 - other.y1)
 
 
+def _closed_loop(own: np.ndarray) -> bool:
+    """A ring about as wide as tall, enclosing LOOP_HOLE of its box once a gap of a pixel or two
+    is closed: a small 0 (or a loop of a 6, 8 or 9 broken off). A dot, a comma or a dash
+    encloses nothing."""
+    h, w = own.shape
+    if not 0.5 * h <= w <= 2 * h:
+        return False
+    padded = cv2.copyMakeBorder(own, 2, 2, 2, 2, cv2.BORDER_CONSTANT, value=0)
+    padded = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))  # a pen's small gap
+    cv2.floodFill(padded, None, (0, 0), 2, flags=4)
+    return int(np.count_nonzero(padded == 0)) >= LOOP_HOLE * h * w
+
+
 def _same_digit(a: _Group, b: _Group) -> bool:
     """Fragments of one digit overlap strongly in x (a broken 5, a 4 with a gap) and touch in y."""
     narrow = min(a.x1 - a.x0, b.x1 - b.x0)
@@ -659,8 +674,10 @@ def _merge_overlapping(groups: list[_Group]) -> None:
                 break
 
 
-def _attach_fragments(groups: list[_Group]) -> None:
-    """A piece much shorter than the row's digits (the bar of a 5, half an 8) joins the digit it reaches over."""
+def _attach_fragments(groups: list[_Group], loops: set[int]) -> None:
+    """A piece much shorter than the row's digits (the bar of a 5, half an 8) joins the digit it
+    reaches over. A closed loop (`loops`: component labels) must reach over half its width: one
+    barely touching a neighbour's box is a small 0 beside it."""
     tallest = _row_height([g.y1 - g.y0 for g in groups])
     for frag in sorted(groups, key=lambda g: g.y1 - g.y0):
         height = frag.y1 - frag.y0
@@ -676,6 +693,8 @@ def _attach_fragments(groups: list[_Group]) -> None:
             # It must reach over the digit (a 5's bar over its belly), not merely stand beside it:
             # a small digit next to a tall one is a neighbour, not a fragment.
             overlap = g.x_overlap(frag)
+            if frag.ids[0] in loops and len(frag.ids) == 1 and overlap < 0.5 * (frag.x1 - frag.x0):
+                continue
             # A pen's bar, not the remains of a ruled line over the digit (a pixel or two thick).
             is_bar = bar and frag.y0 <= g.y0 and height >= BAR_THICKNESS * gh
             aspect = BAR_ASPECT if is_bar else MAX_DIGIT_ASPECT
@@ -687,13 +706,13 @@ def _attach_fragments(groups: list[_Group]) -> None:
             groups.remove(frag)
 
 
-def _group(stats: np.ndarray) -> list[tuple[list[int], tuple[int, int, int, int]]]:
+def _group(stats: np.ndarray, loops: set[int] = frozenset()) -> list[tuple[list[int], tuple[int, int, int, int]]]:
     """Components → digits: merge fragments that overlap in x, then attach small leftovers."""
     groups = [_Group([int(s[5])], int(s[0]), int(s[1]), int(s[0] + s[2]), int(s[1] + s[3]), int(s[4]))
               for s in stats]
     if len(groups) > 1:
         _merge_overlapping(groups)
-        _attach_fragments(groups)
+        _attach_fragments(groups, loops)
         _merge_overlapping(groups)
     return [(g.ids, (g.x0, g.y0, g.x1 - g.x0, g.y1 - g.y0)) for g in groups]
 
@@ -701,7 +720,10 @@ def _group(stats: np.ndarray) -> list[tuple[list[int], tuple[int, int, int, int]
 def _pieces(labels: np.ndarray, stats: np.ndarray) -> list[_Piece]:
     """Group the components into digits, each with its own mask and ink strength."""
     pieces = []
-    for ids, (x, y, w, h) in _group(stats):
+    short = 0.6 * _row_height(list(stats[:, 3])) if len(stats) else 0
+    loops = {int(s[5]) for s in stats
+             if s[3] < short and _closed_loop((labels[s[1]:s[1] + s[3], s[0]:s[0] + s[2]] == s[5]).astype(np.uint8))}
+    for ids, (x, y, w, h) in _group(stats, loops):
         box = labels[y:y + h, x:x + w]
         own = (box == ids[0] if len(ids) == 1 else np.isin(box, ids)).astype(np.uint8)
         pieces.append(_Piece((x, y, w, h), own))
@@ -826,7 +848,8 @@ def _plausible(pieces: list[_Piece], shape: tuple[int, int]) -> tuple[list[_Piec
     strongest = max(p.strength for p in pieces)
     pieces = [p for p in pieces if p.strength >= STRENGTH_SHARE * strongest]
     tallest = _row_height([p.box[3] for p in pieces])
-    kept = [p for p in pieces if p.box[3] >= ROW_HEIGHT_SHARE * tallest]
+    kept = [p for p in pieces if p.box[3] >= ROW_HEIGHT_SHARE * tallest
+            or (p.box[3] >= LOOP_SHARE * tallest and _closed_loop(p.own))]
     unread = [p for p in wide if p.box[3] >= UNREAD_HEIGHT * tallest and p.strength >= STRENGTH_SHARE * strongest]
     return kept, unread
 
@@ -892,14 +915,15 @@ def _without_underline(piece: _Piece) -> _Piece | None:
 def _may_be_one(a: _Piece, b: _Piece, row: float) -> bool:
     """Whether neighbours a and b (left to right) may be the two strokes of one digit: a 4 drawn
     as an open corner and a bar. One of them is short, they (nearly) touch, and together they
-    are digit-shaped. Only the reader, with the model, can tell."""
+    are digit-shaped, and the short one is not so short that only a closed loop is kept as a
+    digit (a small 0). Only the reader, with the model, can tell."""
     ax, ay, aw, ah = a.box
     bx, by, bw, bh = b.box
     x0, y0 = min(ax, bx), min(ay, by)
     w, h = max(ax + aw, bx + bw) - x0, max(ay + ah, by + bh) - y0
     overlap_y = min(ay + ah, by + bh) - max(ay, by)
-    return (min(ah, bh) < JOIN_SHORT * min(row, max(ah, bh)) and bx - (ax + aw) <= JOIN_GAP * row and overlap_y > 0
-            and w <= JOIN_ASPECT * h)
+    return (ROW_HEIGHT_SHARE * row <= min(ah, bh) < JOIN_SHORT * min(row, max(ah, bh))
+            and bx - (ax + aw) <= JOIN_GAP * row and overlap_y > 0 and w <= JOIN_ASPECT * h)
 
 
 def _union(a: _Piece, b: _Piece) -> _Piece:

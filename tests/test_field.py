@@ -846,6 +846,20 @@ def test_a_small_old_style_zero_beside_tall_digits_is_kept(mnist_test, classifie
     assert read_digits(page, classifier).text == "909"
 
 
+def test_a_small_ring_is_a_zero_where_a_dot_as_tall_is_no_digit(mnist_test, classifier):
+    """An old-style 0 a quarter of the row's height, open a little at the top, its box reaching
+    into the 7's: kept as a digit of its own (not the 7's fragment, nor a stroke of it), while a
+    full stop as tall is still no digit."""
+    four, seven = (np.nonzero(mnist_test.labels == d)[0][0] for d in (4, 7))
+    page = np.full((480, 640), 235, np.uint8)
+    width = _draw_ink(page, mnist_test.images[four], 120, 150, 160)
+    ring = 120 + width + 30
+    cv2.ellipse(page, (ring, 235), (18, 19), 0, -80, 255, 40, 5)
+    _draw_ink(page, mnist_test.images[seven], ring + 9, 150, 160)
+    cv2.circle(page, (ring + 160, 290), 19, 40, -1)
+    assert read_digits(page, classifier).text == "407"
+
+
 def test_small_marks_beside_a_number_are_not_digits(mnist_test, classifier):
     page = _page()
     _draw_digit(page, mnist_test.images[1], 150, 150, 100)  # 2
