@@ -117,9 +117,13 @@ def data_photos(out_dir: Path, count: int, digits_range: tuple[int, int], seed: 
               help="Also this many photographed signs that are no digit (% # * + = ~ < > x $), labelled x.")
 @click.option("--flagged", type=click.IntRange(min=0), default=0, show_default=True,
               help="Also this many 1s with a long flag, and as many 7s (half with a bar across).")
+@click.option("--curled", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Also this many 9s whose foot curls wide back to the left, and as many 3s.")
+@click.option("--open-fours", "fours", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Also this many 4s drawn open in two strokes (some hooked over at the top), and as many 9s.")
 @click.option("--seed", type=int, default=0, show_default=True)
 def data_field(out_dir: Path, photos: int, styled: int, not_digits: bool, glued: int, signs: int,
-               flagged: int, seed: int) -> None:
+               flagged: int, curled: int, fours: int, seed: int) -> None:
     """Training crops from field photos of MNIST train digits, as a labelled folder for train --extra-data."""
     from edge_digits.data import load_mnist
     from edge_digits.field_photos import field_training_set
@@ -127,12 +131,14 @@ def data_field(out_dir: Path, photos: int, styled: int, not_digits: bool, glued:
 
     train_set = load_mnist("train")
     images, labels, counts = field_training_set(train_set.images, train_set.labels, photos, styled, seed, not_digits,
-                                                glued, signs, flagged)
+                                                glued, signs, flagged, curled, fours)
     write_folder(out_dir, images, labels)
     extra = f", {counts['not_digits']} not digits (x)" if not_digits else ""
     extra += f", {glued} glued digits (x)" if glued else ""
     extra += f", {signs} signs (x)" if signs else ""
     extra += f", {counts['flagged']} flagged 1s and 7s" if flagged else ""
+    extra += f", {counts['curled']} curled 9s and 3s" if curled else ""
+    extra += f", {counts['fours']} open 4s and 9s" if fours else ""
     click.echo(f"{len(images)} crops in {out_dir}: {counts['photo_crops']} from {counts['photos']} field photos, "
                f"{counts['styled']} restyled digits{extra}")
 

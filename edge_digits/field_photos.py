@@ -665,6 +665,86 @@ def flagged_ones(images: np.ndarray, labels: np.ndarray, count: int,
     return np.concatenate(out), np.repeat(np.array([1, 7], np.int64), count)
 
 
+CURL_WIDTH = (0.35, 0.7)  # × the 9's height: how far its foot curls back to the left ...
+CURL_DEPTH = (0.15, 0.45)  # ... how far below the stem's end it reaches ...
+CURL_ARC = (150.0, 230.0)  # ... and how far round it turns, in degrees (180: back up level with the stem's end)
+
+
+def _long_curl(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """An MNIST 9 whose stem ends in a wide curl back to the left (a "g"-like 9, as many
+    European hands write it); normalised again, as the pipeline would cut it."""
+    scale, room = 4, 14  # drawn at 4× with room below and on the left for the curl
+    big = cv2.resize(cv2.copyMakeBorder(digit, 0, room, room, 0, cv2.BORDER_CONSTANT, value=0), None, fx=scale,
+                     fy=scale, interpolation=cv2.INTER_LINEAR)
+    ys, xs = np.nonzero(big > 100)
+    bottom = int(ys.max())
+    height = bottom - int(ys.min()) + 1
+    foot = int(xs[ys == bottom].mean())
+    rx = int(rng.uniform(*CURL_WIDTH) * height)
+    ry = max(2, int(rng.uniform(*CURL_DEPTH) * height))
+    cv2.ellipse(big, (foot - rx, bottom), (rx, ry), 0, 0, rng.uniform(*CURL_ARC), 255,
+                int(scale * rng.uniform(1.6, 2.6)), cv2.LINE_AA)
+    return normalise_digit(big)
+
+
+def curled_nines(images: np.ndarray, labels: np.ndarray, count: int,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """`count` 9s whose foot curls wide back to the left and `count` 3s, style-varied.
+
+    A curl up to half the height wide reads as a 3 (or an 8) to a model that learned MNIST's
+    9s; the 3s alongside keep an open top a 3's. Returns images and labels."""
+    if count == 0:
+        return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64)
+    nines = rng.choice(np.nonzero(labels == 9)[0], count)
+    threes = rng.choice(np.nonzero(labels == 3)[0], count)
+    out = [style_varied(np.stack([_long_curl(images[i], rng) for i in nines]), rng),
+           style_varied(images[threes], rng)]
+    return np.concatenate(out), np.repeat(np.array([9, 3], np.int64), count)
+
+
+FOUR_HOOK = 0.6  # × the gap to the stem: how far an open 4's left stroke may hook over at its top (0.9 is a 9)
+FOUR_STEM_TOP = 0.45  # × the height: how far down the stem may start (a short stem, the bar near the middle)
+
+
+def _open_four(rng: np.random.Generator) -> np.ndarray:
+    """A 4 drawn in two strokes, as other hands draw it and MNIST's writers rarely did: the left
+    stroke and the bar as a corner or a "u", often hooked over at its top, and a stem that may
+    start low. Drawn at 112 px, normalised as the pipeline would cut it."""
+    h = 320
+    canvas = np.zeros((h + 160, h + 160), np.uint8)
+    o = 80
+    w, bar = rng.uniform(0.6, 0.85) * h, rng.uniform(0.5, 0.65) * h
+    left, stem = o + rng.uniform(0.0, 0.15) * w, o + rng.uniform(0.65, 0.8) * w
+    pen = int(rng.uniform(0.08, 0.13) * h)
+    hook = rng.uniform(0.0, FOUR_HOOK) if rng.random() < 0.6 else 0.0
+    points = [(left + hook * (stem - left), o + 0.02 * h), (left + 0.1 * w, o), (left, o + 0.1 * h)] if hook else [
+        (left, o)]
+    if rng.random() < 0.5:  # a "u": the left stroke curves round into the bar
+        r = 0.2 * h
+        points += [(left, o + bar - r)] + [(left + r + r * np.cos(a), o + bar - r + r * np.sin(a))
+                                           for a in np.linspace(np.pi, np.pi / 2, 8)]
+    else:
+        points.append((left, o + bar))
+    points.append((stem + 0.1 * w, o + bar))
+    cv2.polylines(canvas, [np.int32(points)], False, 255, pen, cv2.LINE_AA)
+    top = o + rng.uniform(0.0, FOUR_STEM_TOP) * h
+    cv2.line(canvas, (int(stem), int(top)), (int(stem - 0.05 * w), o + h), 255, pen, cv2.LINE_AA)
+    return normalise_digit(canvas)
+
+
+def open_fours(images: np.ndarray, labels: np.ndarray, count: int,
+               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """`count` open 4s drawn in two strokes and `count` MNIST 9s, style-varied.
+
+    An open 4 hooked over at its top reads as a 9, one with a short stem as a 6, to a model that
+    learned MNIST's 4s; the 9s alongside keep a closed top a 9's. Returns images and labels."""
+    if count == 0:
+        return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64)
+    fours = style_varied(np.stack([_open_four(rng) for _ in range(count)]), rng)
+    nines = style_varied(images[rng.choice(np.nonzero(labels == 9)[0], count)], rng)
+    return np.concatenate([fours, nines]), np.repeat(np.array([4, 9], np.int64), count)
+
+
 def glued_pairs(images: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
     """Two or three MNIST digits touching or overlapping, cut out as one crop and normalised the
     way the edge pipeline normalises a crop it could not split: no single digit, for training
@@ -737,9 +817,11 @@ def drawn_signs(count: int, rng: np.random.Generator) -> np.ndarray:
 
 def field_training_set(images: np.ndarray, labels: np.ndarray, photos: int, styled: int,
                        seed: int, not_digits: bool = False, glued: int = 0,
-                       signs: int = 0, flagged: int = 0) -> tuple[np.ndarray, np.ndarray, dict]:
+                       signs: int = 0, flagged: int = 0, curled: int = 0,
+                       fours: int = 0) -> tuple[np.ndarray, np.ndarray, dict]:
     """Crops the edge pipeline finds in `photos` field photos, plus `styled` restyled digits,
-    `flagged` 1s with a long flag (and as many 7s), `glued` glued groups of digits and `signs`
+    `flagged` 1s with a long flag (and as many 7s), `curled` 9s with a wide curled foot (and as
+    many 3s), `fours` open 4s (and as many 9s), `glued` glued groups of digits and `signs`
     signs that are no digit.
 
     Draw `images` from MNIST *train*: this is training data. Returns images, labels (NOT_A_DIGIT
@@ -761,6 +843,14 @@ def field_training_set(images: np.ndarray, labels: np.ndarray, photos: int, styl
         flags, flag_labels = flagged_ones(images, labels, flagged, rng)
         crops.extend(flags)
         truth.extend(int(v) for v in flag_labels)
+    if curled:
+        curls, curl_labels = curled_nines(images, labels, curled, rng)
+        crops.extend(curls)
+        truth.extend(int(v) for v in curl_labels)
+    if fours:
+        drawn, four_labels = open_fours(images, labels, fours, rng)
+        crops.extend(drawn)
+        truth.extend(int(v) for v in four_labels)
     if glued:
         crops.extend(glued_pairs(images, glued, rng))
         truth.extend([NOT_A_DIGIT] * glued)
@@ -768,6 +858,8 @@ def field_training_set(images: np.ndarray, labels: np.ndarray, photos: int, styl
         crops.extend(drawn_signs(signs, rng))
         truth.extend([NOT_A_DIGIT] * signs)
     out_images = np.stack(crops) if crops else np.zeros((0, 28, 28), np.uint8)
-    counts = {"photos": photos, "photo_crops": len(crops) - not_digits_cut - styled - 2 * flagged - glued - signs,
-              "styled": styled, "flagged": 2 * flagged, "not_digits": not_digits_cut, "glued": glued, "signs": signs}
+    counts = {"photos": photos,
+              "photo_crops": len(crops) - not_digits_cut - styled - 2 * (flagged + curled + fours) - glued - signs,
+              "styled": styled, "flagged": 2 * flagged, "curled": 2 * curled, "fours": 2 * fours,
+              "not_digits": not_digits_cut, "glued": glued, "signs": signs}
     return out_images, np.asarray(truth, np.int64), counts

@@ -32,11 +32,13 @@ from edge_digits.field_photos import (
     NOT_A_DIGIT,
     SCENES,
     _with_tail,
+    curled_nines,
     field_photo,
     flagged_ones,
     glued_pairs,
     labelled_crops,
     make_field_photos,
+    open_fours,
     style_varied,
 )
 from edge_digits.paths import default_model
@@ -1049,15 +1051,45 @@ def test_flagged_ones_carry_long_flags_beside_as_many_sevens(mnist_train):
     assert aspect(images[:60]) >= aspect(plain) + 0.15
 
 
-def test_data_field_writes_the_flagged_ones_for_training(tmp_path):
+def test_curled_nines_end_in_a_wide_curl_beside_as_many_threes(mnist_train):
+    """The 9s drawn for training carry ink low on the left, where an MNIST 9 has none."""
+    images, labels = curled_nines(mnist_train.images, mnist_train.labels, 60, np.random.default_rng(3))
+    again, _ = curled_nines(mnist_train.images, mnist_train.labels, 60, np.random.default_rng(3))
+    assert images.shape == (120, 28, 28) and images.dtype == np.uint8 and np.array_equal(images, again)
+    assert list(labels) == [9] * 60 + [3] * 60
+
+    def low_left(some):  # inked pixels in the bottom-left corner of the 28×28 crop
+        return np.median([(img[18:, :10] > 64).sum() for img in some])
+
+    plain = style_varied(mnist_train.images[mnist_train.labels == 9][:60], np.random.default_rng(3))
+    assert low_left(plain) == 0 and low_left(images[:60]) >= 8
+
+
+def test_open_fours_are_open_where_the_nines_beside_them_are_closed(mnist_train):
+    images, labels = open_fours(mnist_train.images, mnist_train.labels, 60, np.random.default_rng(3))
+    again, _ = open_fours(mnist_train.images, mnist_train.labels, 60, np.random.default_rng(3))
+    assert images.shape == (120, 28, 28) and np.array_equal(images, again)
+    assert list(labels) == [4] * 60 + [9] * 60
+
+    def closed(img):  # encloses some paper: a loop
+        mask = cv2.copyMakeBorder((img > 100).astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+        cv2.floodFill(mask, None, (0, 0), 2, flags=4)
+        return np.count_nonzero(mask == 0) >= 8
+
+    assert sum(map(closed, images[:60])) <= 3 and sum(map(closed, images[60:])) >= 30
+
+
+def test_data_field_writes_the_other_hands_for_training(tmp_path):
     from edge_digits.labelled import read_folder
     from tests.helpers import cli
 
-    result = cli("data", "field", "--out", tmp_path / "flags", "--photos", "0", "--styled", "0", "--flagged", "5",
-                 "--seed", "1")
+    result = cli("data", "field", "--out", tmp_path / "hands", "--photos", "0", "--styled", "0", "--flagged", "5",
+                 "--curled", "4", "--open-fours", "3", "--seed", "1")
     assert result.exit_code == 0, result.output
-    assert result.output.endswith("0 restyled digits, 10 flagged 1s and 7s\n"), result.output
-    assert sorted(read_folder(tmp_path / "flags").labels.tolist()) == [1] * 5 + [7] * 5
+    assert result.output.endswith(
+        "0 restyled digits, 10 flagged 1s and 7s, 8 curled 9s and 3s, 6 open 4s and 9s\n"), result.output
+    labels = sorted(read_folder(tmp_path / "hands").labels.tolist())
+    assert labels == sorted([1] * 5 + [7] * 5 + [9] * 4 + [3] * 4 + [4] * 3 + [9] * 3)
 
 
 # --------------------------------------------------------------------------- the real development set
