@@ -68,12 +68,13 @@ release-model: $(STAMP)
 	    --not-digits --extra-repeat 1 \
 	    --optimizer adam --learning-rate 0.00003 --schedule cosine --epochs 3 --validation-split 0 \
 	    --seed 1 --out runs/field-model
-	$(BIN)/edge-digits data field --out runs/flags --photos 0 --styled 0 --flagged 1500 --seed 100
+	$(BIN)/edge-digits data field --out runs/hands --photos 0 --styled 0 --flagged 1500 --curled 750 \
+	    --open-fours 1500 --seed 100
 	$(BIN)/edge-digits train --finetune runs/field-model/model.keras --extra-data runs/field --extra-data runs/signs \
-	    --extra-data runs/flags --not-digits --extra-repeat 1 \
+	    --extra-data runs/hands --not-digits --extra-repeat 1 \
 	    --optimizer adam --learning-rate 0.00003 --schedule cosine --epochs 1 --validation-split 0 \
-	    --seed 1 --out runs/flags-model
-	cp runs/flags-model/model.keras models/digits.keras
+	    --seed 1 --out runs/hands-model
+	cp runs/hands-model/model.keras models/digits.keras
 	$(BIN)/edge-digits convert --model models/digits.keras --float32 --int8 --dynamic --float16 \
 	    --calibration-samples 2000 --max-drop 0.05 --out models
 	$(BIN)/edge-digits evaluate --model models/digits.keras --top 0
