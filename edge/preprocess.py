@@ -68,6 +68,8 @@ LOOP_SHARE = 0.2  # ... or, a closed loop, this share (a small 0 written mid-hei
 LOOP_HOLE = 0.15  # a closed loop encloses at least this share of its box
 UNREAD_HEIGHT = 0.6  # a piece too wide to be a digit but this share of the row's height may hold digits
 STRENGTH_SHARE = 0.3  # ... and its ink at least this share of the strongest piece's
+BROKEN_PIECE, BROKEN_SPAN = 0.5, 0.6  # pieces left out, each under this share of the row's height, spanning ...
+BROKEN_GAP = 0.3  # ... this share together, at most this far apart (row heights), beside no digit: one broken apart
 TIGHT_SIDE = 300  # a working frame shorter than this is a tight crop: its digits fill the short side, so ...
 TIGHT_KERNEL = 0.5  # ... the paper is estimated with a kernel this share of it (elsewhere 0.25): a marker's loop
 BOX_MIN = 12  # pixels (half resolution): a box around a digit is at least this wide and tall ...
@@ -854,6 +856,36 @@ def _plausible(pieces: list[_Piece], shape: tuple[int, int]) -> tuple[list[_Piec
     return kept, unread
 
 
+def _broken_digits(pieces: list[_Piece], kept: list[_Piece]) -> list[tuple[int, int, int, int]]:
+    """Boxes of pieces left out as too small that together stand as tall as a digit, in the
+    row and beside no digit kept: one digit a faint pen or a removed line broke apart (a
+    pencilled 1 in dashes, a 7 whose strokes ran along squared paper). A reading may miss it."""
+    if not kept:
+        return []
+    row = _row_height([p.box[3] for p in kept])
+    top = min(p.box[1] for p in kept) - 0.2 * row
+    bottom = max(p.box[1] + p.box[3] for p in kept) + 0.2 * row
+    strongest = max(p.strength for p in kept)
+    beside = [(p.box[0], p.box[0] + p.box[2]) for p in kept]
+    left_out = sorted((p for p in pieces if p.box[3] < BROKEN_PIECE * row and p.strength >= STRENGTH_SHARE * strongest
+                       and top <= p.box[1] and p.box[1] + p.box[3] <= bottom
+                       and not any(min(x1, p.box[0] + p.box[2]) > max(x0, p.box[0]) for x0, x1 in beside)),
+                      key=lambda p: p.box[0])
+    clusters: list[list[_Piece]] = []
+    for piece in left_out:
+        if clusters and piece.box[0] - max(q.box[0] + q.box[2] for q in clusters[-1]) <= BROKEN_GAP * row:
+            clusters[-1].append(piece)
+        else:
+            clusters.append([piece])
+    boxes = []
+    for cluster in clusters:
+        x0, y0 = min(p.box[0] for p in cluster), min(p.box[1] for p in cluster)
+        x1, y1 = max(p.box[0] + p.box[2] for p in cluster), max(p.box[1] + p.box[3] for p in cluster)
+        if len(cluster) > 1 and y1 - y0 >= BROKEN_SPAN * row:
+            boxes.append((x0, y0, x1 - x0, y1 - y0))
+    return boxes
+
+
 def _run_of_digits(piece: _Piece) -> bool:
     """Wider than MAX_PIECE_ASPECT but up to RUN_ASPECT times its height, and tall for its pen (at
     least RUN_PENS stroke widths: a row of touching digits, not one long bar or stroke)."""
@@ -1074,8 +1106,8 @@ def _checked_frame(frame) -> np.ndarray:
 @dataclass
 class Found:
     """What a frame holds: the digits to read, and the ink that looked like digits but was too
-    wide for one (left out, or a row of touching digits cut as well as it could be), by box. A
-    reading of such ink may miss digits."""
+    wide for one (left out, or a row of touching digits cut as well as it could be) or broke
+    into fragments too small for one, by box. A reading of such ink may miss digits."""
 
     crops: list[DigitCrop] = field(default_factory=list)
     unread: list[tuple[int, int, int, int]] = field(default_factory=list)
@@ -1249,7 +1281,7 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
             crop.joined = crop_of(_union(piece, ordered[k + 1]))
         crop.before_dash = any(_dash_after(piece, dash) for dash in dashes)
         found.crops.append(crop)
-    found.unread = [in_frame(*(2 * v for v in p.box)) for p in unread]
+    found.unread = [in_frame(*(2 * v for v in box)) for box in [p.box for p in unread] + _broken_digits(pieces, kept)]
     return found
 
 

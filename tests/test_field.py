@@ -899,6 +899,29 @@ def test_a_small_ring_is_a_zero_where_a_dot_as_tall_is_no_digit(mnist_test, clas
     assert read_digits(page, classifier).text == "407"
 
 
+def test_a_digit_broken_into_dashes_leaves_the_reading_in_doubt(mnist_test, classifier):
+    """A faint pencilled 1 that the threshold broke into three short dashes: each too small
+    for a digit, together as tall as one. The reading misses it, so it is not sure of itself;
+    a full stop in the same place leaves it sure."""
+    nine, four = (np.nonzero(mnist_test.labels == d)[0][0] for d in (9, 4))
+
+    def page(mark: str) -> np.ndarray:
+        picture = np.full((300, 620), 235, np.uint8)
+        x = 60 + _draw_ink(picture, mnist_test.images[nine], 60, 100, 100) + 20
+        x += _draw_ink(picture, mnist_test.images[four], x, 100, 100) + 20
+        x += _draw_ink(picture, mnist_test.images[four], x, 100, 100) + 40
+        if mark == "dashes":
+            for k in range(3):
+                cv2.line(picture, (x - 10 * k, 104 + 40 * k), (x - 10 * k - 3, 120 + 40 * k), 60, 6, cv2.LINE_AA)
+        else:
+            cv2.circle(picture, (x, 192), 6, 40, -1)
+        return picture
+
+    broken, stop = read_digits(page("dashes"), classifier), read_digits(page("dot"), classifier)
+    assert broken.text == stop.text == "944"
+    assert max(d.confidence for d in broken.digits) <= DOUBT_UNREAD < 0.9 <= min(d.confidence for d in stop.digits)
+
+
 def test_small_marks_beside_a_number_are_not_digits(mnist_test, classifier):
     page = _page()
     _draw_digit(page, mnist_test.images[1], 150, 150, 100)  # 2
