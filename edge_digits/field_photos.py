@@ -691,8 +691,8 @@ def curled_nines(images: np.ndarray, labels: np.ndarray, count: int,
                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """`count` 9s whose foot curls wide back to the left and `count` 3s, style-varied.
 
-    A curl up to half the height wide reads as a 3 (or an 8) to a model that learned MNIST's
-    9s; the 3s alongside keep an open top a 3's. Returns images and labels."""
+    A curl a third of the height wide or more often reads as a 3 to a model that learned
+    MNIST's 9s; the 3s alongside keep an open top a 3's. Returns images and labels."""
     if count == 0:
         return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64)
     nines = rng.choice(np.nonzero(labels == 9)[0], count)
@@ -709,7 +709,7 @@ FOUR_STEM_TOP = 0.45  # × the height: how far down the stem may start (a short 
 def _open_four(rng: np.random.Generator) -> np.ndarray:
     """A 4 drawn in two strokes, as other hands draw it and MNIST's writers rarely did: the left
     stroke and the bar as a corner or a "u", often hooked over at its top, and a stem that may
-    start low. Drawn at 112 px, normalised as the pipeline would cut it."""
+    start low. Drawn 320 px tall, normalised as the pipeline would cut it."""
     h = 320
     canvas = np.zeros((h + 160, h + 160), np.uint8)
     o = 80
