@@ -57,8 +57,8 @@ clean:
 # Two steps: the seed recipe on MNIST, then fine-tuning for the field on MNIST plus what the edge
 # pipeline cuts out of generated field photos (MNIST *train* digits) and restyled digits; what it
 # cuts out that is no single digit, and signs that are no digit (% # * + ...), are trained towards a
-# flat output (--not-digits). A third step, one more epoch on the same data plus 1s with a long flag
-# and as many 7s: other writers' flagged 1s read as 7s.
+# flat output (--not-digits). A third step, one more epoch on the same data plus other hands' styles
+# (1s with a long flag, 9s with a curled foot, open 4s, each beside the digit it is misread as).
 release-model: $(STAMP)
 	$(BIN)/edge-digits train --optimizer adam --schedule cosine --epochs 40 --validation-split 0 \
 	    --seed 1 --out runs/release

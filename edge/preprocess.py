@@ -676,7 +676,7 @@ def _merge_overlapping(groups: list[_Group]) -> None:
                 break
 
 
-def _attach_fragments(groups: list[_Group], loops: frozenset[int] | set[int]) -> None:
+def _attach_fragments(groups: list[_Group], loops: set[int]) -> None:
     """A piece much shorter than the row's digits (the bar of a 5, half an 8) joins the digit it
     reaches over. A closed loop (`loops`: component labels) must reach over half its width: one
     barely touching a neighbour's box is a small 0 beside it."""
@@ -708,8 +708,7 @@ def _attach_fragments(groups: list[_Group], loops: frozenset[int] | set[int]) ->
             groups.remove(frag)
 
 
-def _group(stats: np.ndarray, loops: frozenset[int] | set[int] = frozenset(),
-           ) -> list[tuple[list[int], tuple[int, int, int, int]]]:
+def _group(stats: np.ndarray, loops: set[int]) -> list[tuple[list[int], tuple[int, int, int, int]]]:
     """Components → digits: merge fragments that overlap in x, then attach small leftovers."""
     groups = [_Group([int(s[5])], int(s[0]), int(s[1]), int(s[0] + s[2]), int(s[1] + s[3]), int(s[4]))
               for s in stats]

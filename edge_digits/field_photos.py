@@ -839,18 +839,11 @@ def field_training_set(images: np.ndarray, labels: np.ndarray, photos: int, styl
         idx = rng.integers(0, len(images), styled)
         crops.extend(style_varied(images[idx], rng, labels[idx]))
         truth.extend(int(v) for v in labels[idx])
-    if flagged:
-        flags, flag_labels = flagged_ones(images, labels, flagged, rng)
-        crops.extend(flags)
-        truth.extend(int(v) for v in flag_labels)
-    if curled:
-        curls, curl_labels = curled_nines(images, labels, curled, rng)
-        crops.extend(curls)
-        truth.extend(int(v) for v in curl_labels)
-    if fours:
-        drawn, four_labels = open_fours(images, labels, fours, rng)
-        crops.extend(drawn)
-        truth.extend(int(v) for v in four_labels)
+    for count, draw in ((flagged, flagged_ones), (curled, curled_nines), (fours, open_fours)):
+        if count:  # in this order, so each set is drawn the same whichever others are asked for
+            drawn, drawn_labels = draw(images, labels, count, rng)
+            crops.extend(drawn)
+            truth.extend(int(v) for v in drawn_labels)
     if glued:
         crops.extend(glued_pairs(images, glued, rng))
         truth.extend([NOT_A_DIGIT] * glued)
