@@ -53,6 +53,8 @@ FRAME_SPAN = 0.95  # a vertical line (grid, margin, border) spans the whole fram
 SPLIT_MIN_WIDTH = 0.25  # a piece of a split is at least this many digit heights wide, and tall
 BLOB_KERNEL = 3  # strokes on a shadow patch stand out of an opening this many times their width
 SPLIT_TRIES = 4  # column-profile minima tried per cut
+ONE_WIDE = 0.3  # a 1 glued to a neighbour is cut off at most this many digit heights in from the side ...
+ONE_TALL = 0.8  # ... and stands at least this share of the crop's height
 STROKE_WIDTH = 2.25  # MNIST's median stroke width in its 20×20 box (2·area/perimeter, test set)
 STROKE_RANGE = (1.2, 5.0)  # beyond the widths MNIST itself spans (1.5–3.5 is its 5th–95th percentile)
 MIN_PIECE_AREA = 6  # pixels at working resolution: a smaller component is noise
@@ -1285,6 +1287,57 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
     return found
 
 
+def _column_profile(ink: np.ndarray) -> np.ndarray:
+    """The ink in each column, smoothed a little: touching digits meet at its minima."""
+    return cv2.GaussianBlur(ink.astype(np.float32).sum(axis=0)[None, :], (0, 0), max(1.0, ink.shape[0] / 40))[0]
+
+
+def _cut_pieces(crop: DigitCrop, cuts: tuple[int, ...], min_tall: int) -> list[DigitCrop]:
+    """The crop cut at these ink columns, or [] when a piece's ink is shorter than min_tall (no
+    ink, or a flat scrap of a stroke: a 2's base, a 7's bar, no digit)."""
+    ink = crop.ink
+    h, w = ink.shape
+    fx, fy = crop.box[2] / w, crop.box[3] / h
+    edges = [0, *cuts, w]
+    spans = []
+    for a, b in zip(edges[:-1], edges[1:]):
+        ys = np.nonzero(ink[:, a:b].max(axis=1) > 0)[0]
+        if len(ys) == 0 or ys[-1] - ys[0] + 1 < min_tall:
+            return []
+        spans.append((a, b, ys[0], ys[-1] + 1))
+    return [DigitCrop(normalise_digit(ink[:, a:b]), (crop.box[0] + int(a * fx), crop.box[1] + int(top * fy),
+                                                     max(1, int((b - a) * fx)), max(1, int((bottom - top) * fy))),
+                      ink[:, a:b])
+            for a, b, top, bottom in spans]
+
+
+def split_off_ones(crop: DigitCrop) -> list[list[DigitCrop]]:
+    """Ways to cut a 1 glued to its neighbour off the crop's left or right side.
+
+    A 1 is narrower than SPLIT_MIN_WIDTH, so split_digit never proposes it. Here the narrow side
+    piece must be a stroke standing ONE_TALL of the crop's height, cut off at a minimum of the
+    column profile at most ONE_WIDE heights in.
+    """
+    if crop.ink is None:
+        return []
+    ink = crop.ink
+    h, w = ink.shape
+    profile = _column_profile(ink)
+    reach = int(ONE_WIDE * h)
+    rest = max(2, int(SPLIT_MIN_WIDTH * h))
+    out = []
+    for side in (range(2, min(reach, w - rest)), range(max(w - reach, rest), w - 2)):
+        minima = [i for i in side if profile[i] <= profile[i - 1] and profile[i] <= profile[i + 1]]
+        if not minima:
+            continue
+        cut = min(minima, key=lambda i: profile[i])
+        # Both sides stand nearly the crop's height: a 9's stem beside its loop does, the loop not.
+        pieces = _cut_pieces(crop, (cut,), int(ONE_TALL * h))
+        if pieces:
+            out.append(pieces)
+    return out
+
+
 def split_digit(crop: DigitCrop, parts: int) -> list[list[DigitCrop]]:
     """Ways to cut a crop holding `parts` touching digits (joined zeros, a cursive run) apart.
 
@@ -1297,7 +1350,7 @@ def split_digit(crop: DigitCrop, parts: int) -> list[list[DigitCrop]]:
         return []
     ink = crop.ink
     h, w = ink.shape
-    profile = cv2.GaussianBlur(ink.astype(np.float32).sum(axis=0)[None, :], (0, 0), max(1.0, h / 40))[0]
+    profile = _column_profile(ink)
     min_w = max(2, int(SPLIT_MIN_WIDTH * h))
     minima = [i for i in range(min_w, w - min_w) if profile[i] <= profile[i - 1] and profile[i] <= profile[i + 1]]
     minima.sort(key=lambda i: profile[i])
@@ -1307,19 +1360,9 @@ def split_digit(crop: DigitCrop, parts: int) -> list[list[DigitCrop]]:
         cuts = tuple(sorted(cuts))
         if all(b - a >= min_w for a, b in zip(cuts, cuts[1:])):
             options.append(cuts)
-    fx, fy = crop.box[2] / w, crop.box[3] / h
     out = []
     for cuts in options:
-        edges = [0, *cuts, w]
-        pieces = []
-        for a, b in zip(edges[:-1], edges[1:]):
-            piece = ink[:, a:b]
-            ys = np.nonzero(piece.max(axis=1) > 0)[0]
-            if len(ys) == 0 or ys[-1] - ys[0] + 1 < min_w:
-                break  # no ink, or a flat scrap of a stroke (a 2's base, a 7's bar): no digit
-            box = (crop.box[0] + int(a * fx), crop.box[1] + int(ys[0] * fy), max(1, int((b - a) * fx)),
-                   max(1, int((ys[-1] - ys[0] + 1) * fy)))
-            pieces.append(DigitCrop(normalise_digit(piece), box, piece))
-        if len(pieces) == parts:
+        pieces = _cut_pieces(crop, cuts, min_w)
+        if pieces:
             out.append(pieces)
     return out

@@ -15,13 +15,17 @@ import numpy as np
 from edge_digits.atomic import atomic_path
 from edge_digits.errors import BadInput
 
-from .preprocess import DigitCrop, locate_digits, normalise_digit, split_digit, stroke_width
+from .preprocess import DigitCrop, locate_digits, normalise_digit, split_digit, split_off_ones, stroke_width
 from .runtime import Classifier
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
 MIN_SIDE = 8  # pixels: anything smaller cannot hold a readable digit
 SPLIT_WIDTH = 0.6  # a crop is tried as k touching digits once it is k × this many heights wide ...
 MAX_PARTS = 4  # ... (and as k + 1 once k ≥ 2: touching digits overlap), for k up to this
+ONE_CROP = 0.7  # a crop narrower than two digits but this many heights wide may be a 1 glued to one ...
+ONE_MIN_HEIGHT = 24  # ... when it is at least this many pixels tall (fewer cannot tell a 1 from a stroke) ...
+ONE_PEN = 0.12  # ... if the 1 cut off is at least this many heights wide (a pen's stroke, not a box's side) ...
+ONE_SURE = 0.95  # ... and both pieces keep their readings under the variants at least this surely
 RIVAL_WIDTH = 1.0  # a crop left whole but this many heights wide is also tried as two digits (its best ...
 RIVAL_CUTS, RIVAL = 2, 0.99  # ... cuts): if every piece then scores this much, the whole is doubtful
 JOIN_SURE = 0.9  # two strokes read as one digit at least as surely as the surer alone, and at least this surely
@@ -229,6 +233,8 @@ def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray], classifier:
             # the variants better than the whole does.
             if _certainty(best[1]) < _certainty([p]) or not _split_steadier(crop, p, best[0], best[1], classifier):
                 best = None
+        if best is None and fits < 2:
+            best = _glued_one(crop, p, classifier)
         if best is None:
             out_crops.append(crop)
             out_probs.append(p)
@@ -242,15 +248,39 @@ def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray], classifier:
     return out_crops, out_probs, split, rivalled
 
 
+def _glued_one(crop: DigitCrop, p: np.ndarray, classifier: Classifier,
+               ) -> tuple[list[DigitCrop], list[np.ndarray]] | None:
+    """A 1 glued to its neighbour cut off, as (pieces, their probabilities), or None.
+
+    Such a pair is no wider than one digit may be, so it is never tried as touching digits, and
+    the model reads it as the neighbour alone (41 as 4), often surely. The cut must read as a 1
+    beside another digit, each surely and steadily under the variants, and surer than the whole:
+    a 9's stem beside its loop, a box's side beside a digit or a 1 with a long foot do not.
+    """
+    w, h = crop.box[2], crop.box[3]
+    if w < ONE_CROP * h or h < ONE_MIN_HEIGHT:
+        return None
+    for pieces in split_off_ones(crop):
+        piece_probs = list(classifier.probabilities(np.stack([c.image for c in pieces])))
+        narrow = int(pieces[1].box[2] < pieces[0].box[2])
+        one, other = pieces[narrow], piece_probs[1 - narrow]
+        if int(piece_probs[narrow].argmax()) != 1 or int(other.argmax()) == 1 or one.box[2] < ONE_PEN * one.box[3]:
+            continue
+        if _certainty(piece_probs) >= _certainty([p]) and _split_steadier(crop, p, pieces, piece_probs,
+                                                                          classifier, ONE_SURE):
+            return pieces, piece_probs
+    return None
+
+
 def _split_steadier(crop: DigitCrop, p: np.ndarray, pieces: list[DigitCrop], piece_probs: list[np.ndarray],
-                    classifier: Classifier) -> bool:
+                    classifier: Classifier, floor: float = STEADY_PIECE) -> bool:
     """Whether the pieces of a cut survive tilting and a bolder pen better than the whole crop
     does. The model often reads two glued digits as one as surely as it reads the pieces (int8
     scores saturate); that one digit is a guess that wobbles under the variants more than the
     pieces do. A tie is no evidence either way: a wide digit's halves often read as surely."""
     sure = _log_agreement(np.stack([crop.image] + [c.image for c in pieces]), np.stack([p] + list(piece_probs)),
                           classifier)
-    return float(sure[1:].mean()) > float(sure[0]) and float(sure[1:].min()) >= np.log(STEADY_PIECE)
+    return float(sure[1:].mean()) > float(sure[0]) and float(sure[1:].min()) >= np.log(floor)
 
 
 def _drop_not_digits(crops: list[DigitCrop], probs: list[np.ndarray], split: list[bool], rivalled: list[bool],
