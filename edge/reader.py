@@ -261,10 +261,12 @@ def _glued_one(crop: DigitCrop, p: np.ndarray, classifier: Classifier,
     if w < ONE_CROP * h or h < ONE_MIN_HEIGHT:
         return None
     for pieces in split_off_ones(crop):
-        piece_probs = list(classifier.probabilities(np.stack([c.image for c in pieces])))
         narrow = int(pieces[1].box[2] < pieces[0].box[2])
-        one, other = pieces[narrow], piece_probs[1 - narrow]
-        if int(piece_probs[narrow].argmax()) != 1 or int(other.argmax()) == 1 or one.box[2] < ONE_PEN * one.box[3]:
+        one = pieces[narrow]
+        if one.box[2] < ONE_PEN * one.box[3]:
+            continue  # judged by its shape before the model is asked
+        piece_probs = list(classifier.probabilities(np.stack([c.image for c in pieces])))
+        if int(piece_probs[narrow].argmax()) != 1 or int(piece_probs[1 - narrow].argmax()) == 1:
             continue
         if _certainty(piece_probs) >= _certainty([p]) and _split_steadier(crop, p, pieces, piece_probs,
                                                                           classifier, ONE_SURE):
