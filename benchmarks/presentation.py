@@ -5,8 +5,9 @@
 
 A digit filling a small square frame, several rows on a page, a number small in a big photo,
 field photos of lines tilted 8° (next to the same photos upright), a digit stretched to fill
-a small square frame both ways, and field photos taken in dim light (next to the same photos in
-full light). MNIST *test* digits; the default seed was not used while developing.
+a small square frame both ways, field photos taken in dim light (next to the same photos in
+full light), and a card lying on a darker desk. MNIST *test* digits; the default seed was not
+used while developing.
 """
 
 from __future__ import annotations

@@ -41,6 +41,17 @@ MIN_CONTRAST = 18  # grey levels: weaker "ink" is paper texture or noise ...
 DIM_PAPER = 120.0  # ... on paper this bright or brighter; on dimmer paper (an underexposed photo) in proportion
 MIN_DIGIT_FRACTION = 0.0125  # a digit is at least this share of the frame's short side tall (a number on a page)
 PAGE_EDGE_STEP = 60  # grey levels between neighbouring background cells: a page edge, not light
+PAPER_GLANCE = 80  # px: the long side of the thumbnail a frame is first glanced at for a card on a desk ...
+PAPER_BORDER = 0.8  # ... whose desk covers this share of a side of the frame
+PAPER_SIDE = 160  # px: the long side of the thumbnail a card or a sheet on a darker desk is looked for in ...
+PAPER_AREA = 0.08  # ... which covers at least this share of the frame ...
+PAPER_CONTRAST = 30  # ... is this many grey levels lighter than the desk ...
+PAPER_SOLID = 0.9  # ... fills this share of its convex hull (a card, however turned; strokes do not) ...
+PAPER_INK = (0.001, 0.2)  # ... holds this share of darker pixels: some ink, not the board a chalk 0 rings ...
+PAPER_SIDES = 2  # ... has the desk beyond at least this many of its sides ...
+PAPER_EDGE = 0.5  # ... and an edge that steps this share of the way from desk to paper within a few px ...
+PAPER_EDGE_SHARE = 0.85  # ... along this share of its length ...
+PAPER_DESK = 0.25  # ... and the desk shows over at least this share of the frame
 MAX_CANDIDATES = 64  # components kept for grouping (largest first); beyond that it is noise
 SPECK_SHARE = 0.03  # a component under this share of the largest one's area is a speck
 SOLID_FILL = 0.75  # share of its box a component fills to count as a solid patch (shadow, margin), not strokes
@@ -1213,6 +1224,13 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
     if frame.shape[0] < 8 or frame.shape[1] < 8:
         return Found()
     grey, sx, sy = _working_grey(frame)
+    paper = None if max(frame.shape[:2]) <= THUMBNAIL_SIDE else _paper(grey)
+    if paper is not None:
+        # A card or a sheet lying on a darker desk: read it as if it were the whole picture.
+        (px, py, pw, ph), own = paper
+        box = (round(px * sx), round(py * sy), max(1, round(pw * sx)), max(1, round(ph * sy)))
+        frame, ox, oy = _on_paper(frame, box, own), ox + box[0], oy + box[1]
+        grey, sx, sy = _working_grey(frame)
     thumbnail = max(frame.shape[:2]) <= THUMBNAIL_SIDE
     spanning = max(frame.shape[:2]) <= SPANNING_SIDE
     raw, edge, ink, floor, threshold = _inked(grey, thumbnail)
@@ -1285,6 +1303,89 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
         found.crops.append(crop)
     found.unread = [in_frame(*(2 * v for v in box)) for box in [p.box for p in unread] + _broken_digits(pieces, kept)]
     return found
+
+
+def _paper(grey: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
+    """The card or sheet the digits are written on, when it lies on a darker desk that shows
+    beyond at least PAPER_SIDES of its sides (not two opposite ones: a strip between two lines):
+    (its box in `grey`, its own pixels in the box at that box's size). None otherwise: the paper
+    fills the frame, or runs off it on all sides but one (a page edge, which the ink map leaves
+    out by itself).
+
+    A card on a desk must be read on its own: otherwise the desk is most of what the ink map
+    compares with, and the card reads as light ink on a dark ground, its digits as holes in it.
+    """
+    h, w = grey.shape
+    if not _may_be_on_paper(grey):
+        return None
+    step = max(1, max(h, w) // PAPER_SIDE)
+    small = np.ascontiguousarray(grey[::step, ::step])
+    sh, sw = small.shape
+    if min(sh, sw) < 16:
+        return None
+    _, light = cv2.threshold(small, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    count, labels, stats = _label(light)
+    if count < 2:
+        return None
+    i = 1 + int(np.argmax(stats[1:, 4]))
+    x, y, bw, bh, _ = stats[i]
+    beyond = [m >= 2 for m in (x, y, sw - x - bw, sh - y - bh)]  # left, top, right, bottom
+    if sum(beyond) < PAPER_SIDES or beyond in ([True, False, True, False], [False, True, False, True]):
+        return None
+    contours, _ = cv2.findContours((labels == i).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    outline = max(contours, key=cv2.contourArea)
+    filled = np.zeros_like(light)
+    cv2.drawContours(filled, [outline], -1, 1, -1)
+    area = int(filled.sum())
+    hull = cv2.contourArea(cv2.convexHull(outline))
+    if not PAPER_AREA * sh * sw <= area <= (1 - PAPER_DESK) * sh * sw or area < PAPER_SOLID * hull:
+        return None  # too small, too big, or not a card's shape (a chalk 0 filled in is, but rings the board)
+    inside = filled > 0
+    # The desk lies all round, a few pixels out: past a line bounding a lighter patch of a
+    # page (squared paper's cells, a table's), the page is as light again.
+    around = (cv2.dilate(filled, np.ones((9, 9), np.uint8)) > 0) & (cv2.dilate(filled, np.ones((5, 5), np.uint8)) == 0)
+    if not around.any():
+        return None
+    paper, desk = float(np.median(small[inside & (light > 0)])), float(np.median(small[around]))
+    ink = int((inside & (light == 0)).sum())
+    if paper - desk < PAPER_CONTRAST or not PAPER_INK[0] * area <= ink <= PAPER_INK[1] * area:
+        return None
+    # The paper's edge is a step all round: light falling off towards the corners, or a shadow,
+    # is a slope, and Otsu's threshold cuts a page lit unevenly along one (with ink beyond it).
+    rim = outline[:, 0]
+    rim = rim[(rim[:, 0] > 0) & (rim[:, 1] > 0) & (rim[:, 0] < sw - 1) & (rim[:, 1] < sh - 1)]  # not the frame's
+    smooth = cv2.GaussianBlur(small, (0, 0), 1.0)
+    step_height = cv2.morphologyEx(smooth, cv2.MORPH_GRADIENT, np.ones((5, 5), np.uint8))[rim[:, 1], rim[:, 0]]
+    if not len(rim) or (step_height >= PAPER_EDGE * (paper - desk)).mean() < PAPER_EDGE_SHARE:
+        return None
+    # Back to the grey image's pixels, a pixel or two inside the paper's edge.
+    x0, y0, x1, y1 = x * step, y * step, min(w, (x + bw) * step), min(h, (y + bh) * step)
+    own = cv2.erode(filled, np.ones((3, 3), np.uint8))[y: y + bh, x: x + bw]
+    return (x0, y0, x1 - x0, y1 - y0), own
+
+
+def _may_be_on_paper(grey: np.ndarray) -> bool:
+    """A quick look at a thumbnail first (most frames end here): is there a lighter part covering
+    a share of the frame a card may, far lighter than the rest, with the rest along two sides?"""
+    small = grey[:: max(1, max(grey.shape) // PAPER_GLANCE), :: max(1, max(grey.shape) // PAPER_GLANCE)]
+    if min(small.shape) < 8:
+        return False
+    _, light = cv2.threshold(small, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    if not PAPER_AREA <= light.mean() <= 1 - PAPER_DESK:
+        return False
+    if sum(side.mean() <= 1 - PAPER_BORDER for side in (light[:, 0], light[0], light[:, -1], light[-1])) < PAPER_SIDES:
+        return False
+    return float(small[light > 0].mean()) - float(small[light == 0].mean()) >= PAPER_CONTRAST
+
+
+def _on_paper(frame: np.ndarray, box: tuple[int, int, int, int], own: np.ndarray) -> np.ndarray:
+    """The frame cut to the paper's box, the desk in its corners painted the paper's colour."""
+    x, y, w, h = box
+    cut = frame[y: y + h, x: x + w].copy()
+    mine = cv2.resize(own, (cut.shape[1], cut.shape[0]), interpolation=cv2.INTER_NEAREST) > 0
+    if mine.any():
+        cut[~mine] = np.median(cut[mine], axis=0).astype(cut.dtype)
+    return cut
 
 
 def _column_profile(ink: np.ndarray) -> np.ndarray:

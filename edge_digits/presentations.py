@@ -12,7 +12,9 @@ picture was taken or stored, each a way the reader once failed on:
 - `square_frame(..., stretch=True)` (kind `stretched-frame`): the digit's box stretched to fill
   the frame both ways, as NIST's normalised bitmaps and Semeion store digits;
 - `dimmed` (kind `dim`): a field photo taken in dim light, 0.15 to 0.4 of the light, with the
-  sensor noise that comes with it.
+  sensor noise that comes with it;
+- `on_desk` (kind `on-desk`): a note, a label or a card with a number on it, photographed
+  lying on a darker desk that shows on every side.
 
 Every random choice comes from the `rng` passed in. Use MNIST *test* digits to measure.
 """
@@ -25,10 +27,10 @@ import cv2
 import numpy as np
 
 from edge_digits.field_photos import make_field_photos
-from edge_digits.photos import Photo
+from edge_digits.photos import Photo, camera_effects, illumination_gain, render_photo, smooth_noise
 
 PAPER = 235
-KINDS = ("square-frame", "rows", "small-in-big", "tilted", "stretched-frame", "dim")
+KINDS = ("square-frame", "rows", "small-in-big", "tilted", "stretched-frame", "dim", "on-desk")
 
 
 def _ink_on(page: np.ndarray, digit: np.ndarray, x: int, y: int, side: int) -> None:
@@ -88,6 +90,39 @@ def small_in_big(images: np.ndarray, labels: np.ndarray, rng: np.random.Generato
     return Photo(cv2.GaussianBlur(page, (0, 0), 1.5).astype(np.uint8), text, boxes)
 
 
+def on_desk(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
+            size: tuple[int, int] = (640, 480)) -> Photo:
+    """A card with a 1–4 digit number lying on a darker desk, in a `size` photo: the card covers
+    15–60% of the frame, turned by up to 10°, with a soft shadow; the desk is 25–75% as light
+    as the card, plain or grained."""
+    width, height = size
+    k = int(rng.integers(1, 5))
+    idx = rng.integers(0, len(labels), k)
+    area = rng.uniform(0.15, 0.6) * width * height
+    aspect = rng.uniform(0.35, 0.9)  # the card's height over its width
+    cw = int(min(0.95 * width, np.sqrt(area / aspect)))
+    ch = int(min(0.95 * height, cw * aspect))
+    card = render_photo([images[i] for i in idx], [int(labels[i]) for i in idx], rng, (cw, ch), "clean")
+    paper = rng.choice([[245.0, 245, 245], [200, 235, 245], [215, 240, 225], [240, 240, 250]])
+    face = card.image.astype(np.float32) / 250.0 * paper
+    desk_level = rng.uniform(0.25, 0.75) * paper.mean()
+    tint = rng.uniform(0.8, 1.2, 3)
+    desk = desk_level * tint * (1 + rng.uniform(0, 0.15) * smooth_noise(width, height, 6, rng))[..., None]
+    angle = rng.uniform(-10, 10)
+    cx, cy = rng.uniform(cw / 2 + 10, width - cw / 2 - 10), rng.uniform(ch / 2 + 10, height - ch / 2 - 10)
+    m = cv2.getRotationMatrix2D((cw / 2, ch / 2), angle, 1.0)
+    m[:, 2] += (cx - cw / 2, cy - ch / 2)
+    cover = cv2.warpAffine(np.ones((ch, cw), np.float32), m, (width, height))[..., None]
+    placed = cv2.warpAffine(face, m, (width, height), flags=cv2.INTER_LINEAR)
+    shadow = cv2.GaussianBlur(np.roll(cover[..., 0], (int(rng.integers(2, 12)), int(rng.integers(2, 12))), (0, 1)),
+                              (0, 0), rng.uniform(3, 10))[..., None]
+    image = (desk * (1 - 0.5 * shadow)) * (1 - cover) + placed * cover
+    image *= illumination_gain(width, height, rng, rng.uniform(0.2, 0.8))[..., None]
+    boxes = [tuple(int(v) for v in cv2.boundingRect(cv2.transform(np.float32(
+        [[[x, y], [x + w, y], [x, y + h], [x + w, y + h]]]), m)[0])) for x, y, w, h in card.boxes]
+    return Photo(camera_effects(image, rng, False), card.text, boxes)
+
+
 def turned(image: np.ndarray, degrees: float) -> np.ndarray:
     """The picture turned about its centre (counter-clockwise for positive degrees), same size,
     its border continued outwards."""
@@ -135,5 +170,7 @@ def make_presentations(images: np.ndarray, labels: np.ndarray, kind: str, count:
             yield rows(images, labels, rng)
         elif kind == "small-in-big":
             yield small_in_big(images, labels, rng)
+        elif kind == "on-desk":
+            yield on_desk(images, labels, rng)
         else:
             raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
