@@ -1309,8 +1309,8 @@ def _paper(grey: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray] | N
     """The card or sheet the digits are written on, when it lies on a darker desk that shows
     beyond at least PAPER_SIDES of its sides (not two opposite ones: a strip between two lines):
     (its box in `grey`, its own pixels in the box at that box's size). None otherwise: the paper
-    fills the frame, or runs off it on all sides but one (a page edge, which the ink map leaves
-    out by itself).
+    fills the frame, or runs off it on three sides (a page edge, which the ink map leaves out by
+    itself), or what lies beyond it is no desk (see the checks below).
 
     A card on a desk must be read on its own: otherwise the desk is most of what the ink map
     compares with, and the card reads as light ink on a dark ground, its digits as holes in it.
