@@ -51,7 +51,8 @@ PAPER_INK = (0.001, 0.2)  # ... holds this share of darker pixels: some ink, not
 PAPER_SIDES = 2  # ... has the desk beyond at least this many of its sides ...
 PAPER_EDGE = 0.5  # ... and an edge that steps this share of the way from desk to paper within a few px ...
 PAPER_EDGE_SHARE = 0.85  # ... along this share of its length ...
-PAPER_DESK = 0.25  # ... and the desk shows over at least this share of the frame
+PAPER_DESK = 0.25  # ... and the desk shows over at least this share of the frame, with no more
+PAPER_STRAY = 0.25  # ... ink-like strokes on it than this share of those on the paper
 MAX_CANDIDATES = 64  # components kept for grouping (largest first); beyond that it is noise
 SPECK_SHARE = 0.03  # a component under this share of the largest one's area is a speck
 SOLID_FILL = 0.75  # share of its box a component fills to count as a solid patch (shadow, margin), not strokes
@@ -1357,6 +1358,12 @@ def _paper(grey: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray] | N
     smooth = cv2.GaussianBlur(small, (0, 0), 1.0)
     step_height = cv2.morphologyEx(smooth, cv2.MORPH_GRADIENT, np.ones((5, 5), np.uint8))[rim[:, 1], rim[:, 0]]
     if not len(rim) or (step_height >= PAPER_EDGE * (paper - desk)).mean() < PAPER_EDGE_SHARE:
+        return None
+    # No ink beyond it: a page lit unevenly is cut by Otsu's threshold too, its darker part
+    # taken for the desk with the digits on it.
+    strokes = cv2.morphologyEx(small, cv2.MORPH_BLACKHAT, np.ones((5, 5), np.uint8)) >= PAPER_CONTRAST
+    beyond_ink = int((strokes & (cv2.dilate(filled, np.ones((15, 15), np.uint8)) == 0)).sum())  # past its shadow
+    if beyond_ink > PAPER_STRAY * max(1, int((strokes & inside).sum())):
         return None
     # Back to the grey image's pixels, a pixel or two inside the paper's edge.
     x0, y0, x1, y1 = x * step, y * step, min(w, (x + bw) * step), min(h, (y + bh) * step)
