@@ -423,10 +423,13 @@ def test_a_real_label_on_a_desk_reads_as_it_does_cut_out(classifier):
     before, 23518 read as 748651 on the grey desk and 11 on the dark one."""
     image = cv2.imread(str(Path(__file__).parent / "data" / "real" / "smkerr_01.png"))
     assert read_digits(image, classifier).text == "23518"
+    h, w = image.shape[:2]
     for grey in (150, 60):
-        h, w = image.shape[:2]
         on_desk = cv2.copyMakeBorder(image, h // 2, h // 2, w // 3, w // 3, cv2.BORDER_CONSTANT, value=[grey] * 3)
         assert read_digits(on_desk, classifier).text == "23518", grey
+    # Small in a big photo of the desk (7% of the frame): it read 5151 before.
+    far = cv2.copyMakeBorder(image, 2 * h, 2 * h, w, w, cv2.BORDER_CONSTANT, value=[90] * 3)
+    assert read_digits(far, classifier).text == "23518"
 
 
 def test_a_card_lit_unevenly_on_a_light_desk_keeps_all_its_digits(classifier):
