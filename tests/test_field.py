@@ -449,7 +449,7 @@ def test_a_page_filling_the_frame_is_no_card_on_a_desk(mnist_test):
 
     rng = np.random.default_rng(22)
     photos = make_photos(mnist_test.images, mnist_test.labels, 60, seed=22, digits_per_photo=(1, 4))
-    photos += [render_photo([mnist_test.images[i]], [0], rng, conditions="board") for i in range(20)]
+    photos += [render_photo([mnist_test.images[i]], [0], rng, conditions="board") for i in range(60)]
     photos += list(make_field_photos(mnist_test.images, mnist_test.labels, 20, seed=22, scene="ruled"))
     assert sum(_paper(_working_grey(photo.image)[0]) is not None for photo in photos) == 0
 
