@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -421,7 +420,9 @@ def test_a_real_label_on_a_desk_reads_as_it_does_cut_out(classifier):
     """The real development set's handwritten label (tune half), cut out tight as it is stored,
     and with a grey or a dark desk around it on every side, as a phone would have taken it:
     before, 23518 read as 748651 on the grey desk and 11 on the dark one."""
-    image = cv2.imread(str(Path(__file__).parent / "data" / "real" / "smkerr_01.png"))
+    from edge_digits.benchmarks.reading_accuracy import REAL_SET
+
+    image = cv2.imread(str(REAL_SET / "smkerr_01.png"))
     assert read_digits(image, classifier).text == "23518"
     h, w = image.shape[:2]
     for grey in (150, 60):
@@ -436,7 +437,9 @@ def test_a_card_lit_unevenly_on_a_light_desk_keeps_all_its_digits(classifier):
     """The real set's yellow note (tune half), darker at its left end, on a desk only a little
     darker than that: Otsu's threshold cut the card in two, and the cut-out right half read
     as 4891 (0.99 sure) with 1967 painted over. Now the ink left on the 'desk' keeps it whole."""
-    image = cv2.imread(str(Path(__file__).parent / "data" / "real" / "hypjudy_03.png"))
+    from edge_digits.benchmarks.reading_accuracy import REAL_SET
+
+    image = cv2.imread(str(REAL_SET / "hypjudy_03.png"))
     h, w = image.shape[:2]
     on_desk = cv2.copyMakeBorder(image, h // 2, h // 2, w // 3, w // 3, cv2.BORDER_CONSTANT, value=[205] * 3)
     assert read_digits(on_desk, classifier).text == read_digits(image, classifier).text
