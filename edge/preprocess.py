@@ -55,7 +55,9 @@ PAPER_SIDES = 2  # ... has the desk beyond at least this many of its sides ...
 PAPER_EDGE = 0.5  # ... and an edge that steps this share of the way from desk to paper within a few px ...
 PAPER_EDGE_SHARE = 0.85  # ... along this share of its length ...
 PAPER_DESK = 0.25  # ... and the desk shows over at least this share of the frame, with no more
-PAPER_STRAY = 0.25  # ... ink-like strokes on it than this share of those on the paper
+PAPER_STRAY = 0.25  # ... ink-like strokes on it than this share of those on the paper.
+PAPER_SHEET = 0.95  # A sheet held up to a camera covers up to this share of the frame, the backdrop beyond
+PAPER_NOTCH = 6  # one side only; but no more than this many stroke pixels may run into its edge (160 px)
 MAX_CANDIDATES = 64  # components kept for grouping (largest first); beyond that it is noise
 SPECK_SHARE = 0.03  # a component under this share of the largest one's area is a speck
 SOLID_FILL = 0.75  # share of its box a component fills to count as a solid patch (shadow, margin), not strokes
@@ -1311,13 +1313,15 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
 
 def _paper(grey: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
     """The card or sheet the digits are written on, when it lies on a darker desk that shows
-    beyond at least PAPER_SIDES of its sides (not two opposite ones: a strip between two lines):
-    (its box in `grey`, its own pixels in the box at that box's size). None otherwise: the paper
-    fills the frame, or runs off it on three sides (a page edge, which the ink map leaves out by
-    itself), or what lies beyond it is no desk (see the checks below).
+    beyond at least PAPER_SIDES of its sides (not two opposite ones: a strip between two lines),
+    or is held up to the camera in front of a darker backdrop (a sheet: beyond one side only, or
+    filling up to PAPER_SHEET of the frame): (its box in `grey`, its own pixels in the box at
+    that box's size). None otherwise: the paper fills the frame, or what lies beyond it is no
+    desk (see the checks below).
 
     A card on a desk must be read on its own: otherwise the desk is most of what the ink map
     compares with, and the card reads as light ink on a dark ground, its digits as holes in it.
+    Held up, the backdrop and the hand holding the sheet would be read as digits.
     """
     h, w = grey.shape
     if not _may_be_on_paper(grey):
@@ -1334,7 +1338,7 @@ def _paper(grey: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray] | N
     i = 1 + int(np.argmax(stats[1:, 4]))
     x, y, bw, bh, _ = stats[i]
     beyond = [m >= 2 for m in (x, y, sw - x - bw, sh - y - bh)]  # left, top, right, bottom
-    if sum(beyond) < PAPER_SIDES or beyond in ([True, False, True, False], [False, True, False, True]):
+    if not any(beyond) or beyond in ([True, False, True, False], [False, True, False, True]):
         return None
     contours, _ = cv2.findContours((labels == i).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     outline = max(contours, key=cv2.contourArea)
@@ -1342,8 +1346,9 @@ def _paper(grey: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray] | N
     cv2.drawContours(filled, [outline], -1, 1, -1)
     area = int(filled.sum())
     hull = cv2.contourArea(cv2.convexHull(outline))
-    if not PAPER_AREA * sh * sw <= area <= (1 - PAPER_DESK) * sh * sw or area < PAPER_SOLID * hull:
+    if not PAPER_AREA * sh * sw <= area <= PAPER_SHEET * sh * sw or area < PAPER_SOLID * hull:
         return None  # too small, too big, or not a card's shape (a chalk 0 filled in is, but rings the board)
+    sheet = sum(beyond) < PAPER_SIDES or area > (1 - PAPER_DESK) * sh * sw
     _, (rw, rh), _ = cv2.minAreaRect(outline)
     if area < PAPER_SQUARE * rw * rh:
         return None  # not a quadrilateral however turned: a bold chalk 6 filled in fills 66% of its box
@@ -1375,6 +1380,14 @@ def _paper(grey: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray] | N
     beyond_ink = int((strokes & (cv2.dilate(filled, np.ones((15, 15), np.uint8)) == 0)).sum())  # past its shadow
     if beyond_ink > PAPER_STRAY * max(1, int((strokes & inside).sum())):
         return None
+    if sheet:
+        # Held up, or a page with a dark margin? No digit may run into its edge: the part beyond
+        # would be lost. Such a digit leaves a notch, whose strokes lie inside the sheet's hull.
+        hull_mask = np.zeros_like(light)
+        cv2.fillConvexPoly(hull_mask, cv2.convexHull(outline), 1)
+        notches = (cv2.erode(hull_mask, np.ones((5, 5), np.uint8)) > 0) & ~inside
+        if int((strokes & notches).sum()) > PAPER_NOTCH:
+            return None
     # Back to the grey image's pixels, a pixel or two inside the paper's edge.
     x0, y0, x1, y1 = x * step, y * step, min(w, (x + bw) * step), min(h, (y + bh) * step)
     own = cv2.erode(filled, np.ones((3, 3), np.uint8))[y: y + bh, x: x + bw]
@@ -1383,14 +1396,15 @@ def _paper(grey: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray] | N
 
 def _may_be_on_paper(grey: np.ndarray) -> bool:
     """A quick look at a thumbnail first (most frames end here): is there a lighter part covering
-    a share of the frame a card may, far lighter than the rest, with the rest along two sides?"""
+    a share of the frame a card or a held-up sheet may, far lighter than the rest, which runs
+    along a side at least?"""
     small = grey[:: max(1, max(grey.shape) // PAPER_GLANCE), :: max(1, max(grey.shape) // PAPER_GLANCE)]
     if min(small.shape) < 8:
         return False
     _, light = cv2.threshold(small, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    if not PAPER_AREA <= light.mean() <= 1 - PAPER_DESK:
+    if not PAPER_AREA <= light.mean() <= PAPER_SHEET:
         return False
-    if sum(side.mean() <= 1 - PAPER_BORDER for side in (light[:, 0], light[0], light[:, -1], light[-1])) < PAPER_SIDES:
+    if not any(side.mean() <= 1 - PAPER_BORDER for side in (light[:, 0], light[0], light[:, -1], light[-1])):
         return False
     return float(small[light > 0].mean()) - float(small[light == 0].mean()) >= PAPER_CONTRAST
 

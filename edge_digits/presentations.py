@@ -14,7 +14,9 @@ picture was taken or stored, each a way the reader once failed on:
 - `dimmed` (kind `dim`): a field photo taken in dim light, 0.15 to 0.4 of the light, with the
   sensor noise that comes with it;
 - `on_desk` (kind `on-desk`): a note, a label or a card with a number on it, photographed
-  lying on a darker desk that shows on every side.
+  lying on a darker desk that shows on every side;
+- `held_up` (kind `held-up`): a sheet held up to a webcam, filling most of the frame, a dark
+  room beyond one of its sides and the thumb holding it over its edge.
 
 Every random choice comes from the `rng` passed in. Use MNIST *test* digits to measure.
 """
@@ -30,7 +32,7 @@ from edge_digits.field_photos import make_field_photos
 from edge_digits.photos import Photo, camera_effects, illumination_gain, render_photo, smooth_noise
 
 PAPER = 235
-KINDS = ("square-frame", "rows", "small-in-big", "tilted", "stretched-frame", "dim", "on-desk")
+KINDS = ("square-frame", "rows", "small-in-big", "tilted", "stretched-frame", "dim", "on-desk", "held-up")
 
 
 def _ink_on(page: np.ndarray, digit: np.ndarray, x: int, y: int, side: int) -> None:
@@ -123,6 +125,59 @@ def on_desk(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
     return Photo(camera_effects(image, rng, False), card.text, boxes)
 
 
+def held_up(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
+            size: tuple[int, int] = (640, 480)) -> Photo:
+    """A sheet with a 1–3 digit number held up to a camera in a `size` photo: it runs off the
+    frame on three sides, turned by up to 5°; beyond the fourth, 8–25% of the frame deep, a room
+    20–45% as light as the sheet; a thumb, 50–75% as light, over the sheet's edge there."""
+    width, height = size
+    k = int(rng.integers(1, 4))
+    idx = rng.integers(0, len(labels), k)
+    side = int(rng.integers(4))  # where the room shows: left, top, right, bottom
+    depth = rng.uniform(0.08, 0.25) * (width if side % 2 == 0 else height)
+    x0, y0, x1, y1 = -40.0, -40.0, width + 40.0, height + 40.0  # the sheet, running off the frame
+    if side == 0:
+        x0 = depth
+    elif side == 1:
+        y0 = depth
+    elif side == 2:
+        x1 = width - depth
+    else:
+        y1 = height - depth
+    cw, ch = int(x1 - x0), int(y1 - y0)
+    # The number on the part of the sheet in view, clear of its edges.
+    face = np.full((ch, cw), 250.0, np.float32)
+    visible = (max(0, -int(x0)), max(0, -int(y0)), min(cw, int(width - x0)), min(ch, int(height - y0)))
+    card = render_photo([images[i] for i in idx], [int(labels[i]) for i in idx], rng,
+                        (int(0.7 * (visible[2] - visible[0])), int(0.7 * (visible[3] - visible[1]))), "clean")
+    ox = visible[0] + int(0.15 * (visible[2] - visible[0]))
+    oy = visible[1] + int(0.15 * (visible[3] - visible[1]))
+    face[oy: oy + card.image.shape[0], ox: ox + card.image.shape[1]] = card.image[..., 0]
+    paper = rng.choice([[245.0, 245, 245], [200, 235, 245], [215, 240, 225], [240, 240, 250]])
+    face3 = face[..., None] / 250.0 * paper
+    room = rng.uniform(0.2, 0.45) * paper.mean() * rng.uniform(0.8, 1.2, 3)
+    room = room * (1 + rng.uniform(0, 0.3) * smooth_noise(width, height, 4, rng))[..., None]
+    m = cv2.getRotationMatrix2D((cw / 2, ch / 2), rng.uniform(-5, 5), 1.0)
+    m[:, 2] += (x0, y0)
+    cover = cv2.warpAffine(np.ones((ch, cw), np.float32), m, (width, height))[..., None]
+    image = room * (1 - cover) + cv2.warpAffine(face3, m, (width, height), flags=cv2.INTER_LINEAR) * cover
+    # The thumb: at the sheet's edge on the room's side, in the quarter of that edge farthest from the number.
+    edge = (x0, y0, x1, y1)[side]
+    along = rng.uniform(0.05, 0.2) if rng.random() < 0.5 else rng.uniform(0.8, 0.95)
+    centre = (int(edge), int(along * height)) if side % 2 == 0 else (int(along * width), int(edge))
+    axes = (int(rng.uniform(0.06, 0.1) * height), int(rng.uniform(0.12, 0.2) * height))
+    thumb = np.zeros((height, width), np.float32)
+    cv2.ellipse(thumb, centre, axes if side % 2 == 0 else axes[::-1], 0, 0, 360, 1.0, -1)
+    thumb = cv2.GaussianBlur(thumb, (0, 0), 2)[..., None]
+    skin = rng.uniform(0.5, 0.75) * paper.mean() * np.array([0.8, 0.9, 1.15])
+    image = image * (1 - thumb) + skin * thumb
+    image *= illumination_gain(width, height, rng, rng.uniform(0.2, 0.6))[..., None]
+    boxes = [tuple(int(v) for v in cv2.boundingRect(cv2.transform(np.float32(
+        [[[x + ox, y + oy], [x + ox + w, y + oy], [x + ox, y + oy + h], [x + ox + w, y + oy + h]]]), m)[0]))
+             for x, y, w, h in card.boxes]
+    return Photo(camera_effects(image, rng, False), card.text, boxes)
+
+
 def turned(image: np.ndarray, degrees: float) -> np.ndarray:
     """The picture turned about its centre (counter-clockwise for positive degrees), same size,
     its border continued outwards."""
@@ -172,5 +227,7 @@ def make_presentations(images: np.ndarray, labels: np.ndarray, kind: str, count:
             yield small_in_big(images, labels, rng)
         elif kind == "on-desk":
             yield on_desk(images, labels, rng)
+        elif kind == "held-up":
+            yield held_up(images, labels, rng)
         else:
             raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")

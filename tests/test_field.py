@@ -445,16 +445,45 @@ def test_a_card_lit_unevenly_on_a_light_desk_keeps_all_its_digits(classifier):
     assert read_digits(on_desk, classifier).text == read_digits(image, classifier).text
 
 
-def test_a_page_filling_the_frame_is_no_card_on_a_desk(mnist_test):
-    """Only a card with the desk beyond two of its sides is cut out: vignetted corners, a shadow,
-    a page edge along one side, a chalk board or ruled lines are not a desk."""
-    from edge_digits.edge.preprocess import _paper, _working_grey
+def test_a_page_filling_the_frame_is_no_card_on_a_desk(mnist_test, classifier, monkeypatch):
+    """Vignetted corners, a shadow, a chalk board or ruled lines are no desk. A page with a
+    table beyond one edge may be cut out as a sheet held up; it then reads as it did whole."""
+    import edge_digits.edge.preprocess as preprocess
+
+    def found(photo) -> bool:
+        return preprocess._paper(preprocess._working_grey(photo.image)[0]) is not None
 
     rng = np.random.default_rng(22)
-    photos = make_photos(mnist_test.images, mnist_test.labels, 60, seed=22, digits_per_photo=(1, 4))
-    photos += [render_photo([mnist_test.images[i]], [0], rng, conditions="board") for i in range(60)]
-    photos += list(make_field_photos(mnist_test.images, mnist_test.labels, 20, seed=22, scene="ruled"))
-    assert sum(_paper(_working_grey(photo.image)[0]) is not None for photo in photos) == 0
+    boards = [render_photo([mnist_test.images[i]], [0], rng, conditions="board") for i in range(60)]
+    ruled = list(make_field_photos(mnist_test.images, mnist_test.labels, 20, seed=22, scene="ruled"))
+    assert sum(found(photo) for photo in boards + ruled) == 0
+    pages = [photo for photo in make_photos(mnist_test.images, mnist_test.labels, 60, seed=22, digits_per_photo=(1, 4))
+             if found(photo)]
+    assert 1 <= len(pages) <= 6, len(pages)  # 4: a table beyond one edge
+    cut = [read_digits(photo.image, classifier).text for photo in pages]
+    monkeypatch.setattr(preprocess, "_paper", lambda grey: None)
+    assert cut == [read_digits(photo.image, classifier).text for photo in pages]
+
+
+def test_a_sheet_held_up_to_a_camera_is_read_without_the_room(mnist_test, classifier):
+    """A sheet held up to a webcam fills most of the frame, with the dark room beyond one side
+    and a thumb over its edge: the room's gaps and the thumb were read as digits. Before, 32 of
+    these 40 read exactly and 4 read more digits than were written; now 37 and none."""
+    from edge_digits.presentations import held_up
+
+    rng = np.random.default_rng(23)
+    sheets = [held_up(mnist_test.images, mnist_test.labels, rng) for _ in range(40)]
+    texts = [read_digits(sheet.image, classifier).text for sheet in sheets]
+    assert sum(text == sheet.text for text, sheet in zip(texts, sheets)) >= 35, texts
+    assert not [text for text, sheet in zip(texts, sheets) if len(text) > len(sheet.text)]
+
+
+def test_a_real_sheet_held_up_to_a_webcam_is_read_without_the_hand(classifier):
+    """The real development set's webcam photo of a 5 on a card held up in a dark room (tune
+    half): the shadow between the hand and the card read as a 1 (51)."""
+    from edge_digits.benchmarks.reading_accuracy import REAL_SET
+
+    assert read_digits(cv2.imread(str(REAL_SET / "hlnr_07.png")), classifier).text == "5"
 
 
 def test_a_tilted_photo_of_lines_is_straightened_first(mnist_test, classifier):
