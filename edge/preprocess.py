@@ -1415,7 +1415,8 @@ def _on_paper(frame: np.ndarray, box: tuple[int, int, int, int], own: np.ndarray
     cut = frame[y: y + h, x: x + w].copy()
     mine = cv2.resize(own, (cut.shape[1], cut.shape[0]), interpolation=cv2.INTER_NEAREST) > 0
     if mine.any():
-        cut[~mine] = np.median(cut[mine], axis=0).astype(cut.dtype)
+        sample = cut[::4, ::4][mine[::4, ::4]]  # every 16th pixel: the median of all costs milliseconds
+        cut[~mine] = np.median(sample if len(sample) else cut[mine], axis=0).astype(cut.dtype)
     return cut
 
 
