@@ -1390,6 +1390,12 @@ def _paper(grey: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray] | N
             return None
     # Back to the grey image's pixels, a pixel or two inside the paper's edge.
     x0, y0, x1, y1 = x * step, y * step, min(w, (x + bw) * step), min(h, (y + bh) * step)
+    if sheet:
+        # Only the room beyond its edge is painted over (the largest dark part, the thumb with it):
+        # a page's corner darkened by vignetting, painted flat, would leave an edge that reads as ink.
+        count, rooms, room_stats = _label((filled == 0).astype(np.uint8))
+        if count > 1:
+            filled = (rooms != 1 + int(np.argmax(room_stats[1:, 4]))).astype(np.uint8)
     own = cv2.erode(filled, np.ones((3, 3), np.uint8))[y: y + bh, x: x + bw]
     return (x0, y0, x1 - x0, y1 - y0), own
 
