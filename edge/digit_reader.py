@@ -21,7 +21,7 @@ import numpy as np
 from edge_digits.errors import BadInput
 from edge_digits.paths import default_model
 
-from .reader import Reading, load_image, read_digits
+from .reader import Reading, load_image, read_any_way_up
 from .runtime import Classifier
 
 
@@ -50,11 +50,12 @@ class DigitReader:
         return list(self.classifier.warnings)
 
     def read(self, image: str | os.PathLike | np.ndarray, source: str | None = None) -> Reading:
-        """Every digit in an image file or array (BGR, BGRA or grey), left to right."""
+        """Every digit in an image file or array (BGR, BGRA or grey), left to right; a picture
+        stored sideways is read turned upright (read_any_way_up)."""
         if isinstance(image, (str, os.PathLike)):
             source = source if source is not None else str(image)
             image = load_image(image)
-        return read_digits(np.asarray(image), self.classifier, source or "", self.roi, self.min_confidence)
+        return read_any_way_up(np.asarray(image), self.classifier, source or "", self.roi, self.min_confidence)
 
     def stream(self, source: int | str | os.PathLike, max_frames: int | None = None,
                connect_timeout: float = 10.0, reconnect: float = 30.0) -> Iterator[Reading]:

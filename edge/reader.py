@@ -40,6 +40,7 @@ NO_DIGIT = 0.45  # a crop whose likeliest digit scores less is no digit (a curre
 SIGN_TOP, SIGN_SURE = 0.7, 0.2  # a number's first crop scoring under these (likeliest, agreement) is a sign ($, €)
 STEADY_PIECE = 0.5  # ... or its pieces keep their readings under the variants better than the whole does, each this
 CROWDED = 0.35  # a crop crossing three strokes or more in this share of its rows may be two overlapping digits
+TURN_LOW, TURN_SURE, DOUBT_TURN = 0.9, 0.9, 0.85  # read_any_way_up: when to turn, what to keep, its cap
 VARIANT_ANGLE = 8.0  # degrees: the tilt of the variants a confident reading must survive
 
 
@@ -127,6 +128,37 @@ def read_digits(frame: np.ndarray, classifier: Classifier, source: str = "",
         reading.digits.append(Digit(label, confidence, tuple(int(v) for v in crop.box),
                                     uncertain=confidence < min_confidence, probs=p))
     return reading
+
+
+def read_any_way_up(frame: np.ndarray, classifier: Classifier, source: str = "",
+                    roi: tuple[int, int, int, int] | None = None, min_confidence: float = 0.0) -> Reading:
+    """read_digits for a still picture that may be stored sideways (a phone's photo whose
+    orientation tag was dropped): when no digit is read surely (TURN_LOW) upright, the picture
+    is also read turned a quarter either way, and a turned reading of two digits or more, every
+    one read surely (TURN_SURE), is kept, its boxes in the picture as stored. Its confidences are
+    capped at DOUBT_TURN: which way up is a guess, and a number upside down reads surely too
+    (66 as 99). A single digit is never turned (a 0 or an 8 reads as one either way), nor a row
+    of 1s (the lines of ruled paper, turned upright)."""
+    reading = read_digits(frame, classifier, source, roi, min_confidence)
+    if roi is not None or any(d.confidence >= TURN_LOW for d in reading.digits):
+        return reading
+    h, w = frame.shape[:2]
+    best, best_sure = None, 0.0
+    for turn in (cv2.ROTATE_90_CLOCKWISE, cv2.ROTATE_90_COUNTERCLOCKWISE):
+        turned = read_digits(cv2.rotate(frame, turn), classifier, source, None, min_confidence)
+        sure = min((d.confidence for d in turned.digits), default=0.0)
+        # Ruled lines, a margin or a table turned upright read as a row of sure 1s.
+        if len(turned.digits) >= 2 and set(turned.text) != {"1"} and sure >= TURN_SURE and sure > best_sure:
+            best, best_sure = (turn, turned), sure
+    if best is None:
+        return reading
+    turn, turned = best
+    for d in turned.digits:
+        x, y, bw, bh = d.box  # in the turned picture, back to the stored one
+        d.box = (y, h - x - bw, bh, bw) if turn == cv2.ROTATE_90_CLOCKWISE else (w - y - bh, x, bh, bw)
+        d.confidence = min(d.confidence, DOUBT_TURN)
+        d.uncertain = d.confidence < min_confidence
+    return turned
 
 
 def _leave_out(drop: set[int], crops: list[DigitCrop], probs: list[np.ndarray], labels: list[int],

@@ -89,8 +89,9 @@ def open_classifier(model_path: Path | None, runtime: str | None, threads: int):
 @uncertain_options
 def classify(paths, model_path, runtime, threads, roi, min_confidence, as_json, save_crops, save_uncertain,
              max_saved) -> None:
-    """Read the digits in images and folders of images (not their subfolders), left to right."""
-    from edge_digits.edge.reader import crop_stems, image_files, load_image, read_digits
+    """Read the digits in images and folders of images (not their subfolders), left to right
+    (a picture stored sideways is read turned upright, see read_any_way_up)."""
+    from edge_digits.edge.reader import crop_stems, image_files, load_image, read_any_way_up
     from edge_digits.edge.reader import save_crops as write_crops
 
     classifier = open_classifier(model_path, runtime, threads)
@@ -106,7 +107,7 @@ def classify(paths, model_path, runtime, threads, roi, min_confidence, as_json, 
     for path in files:
         try:
             image = load_image(path)
-            reading = read_digits(image, classifier, str(path), roi, min_confidence)
+            reading = read_any_way_up(image, classifier, str(path), roi, min_confidence)
         except BadInput as error:
             failures += 1
             click.echo(f"Error: {error.message}", err=True)
