@@ -133,17 +133,19 @@ def read_digits(frame: np.ndarray, classifier: Classifier, source: str = "",
 def read_any_way_up(frame: np.ndarray, classifier: Classifier, source: str = "",
                     roi: tuple[int, int, int, int] | None = None, min_confidence: float = 0.0) -> Reading:
     """read_digits for a still picture that may be stored sideways (a phone's photo whose
-    orientation tag was dropped): when no digit is read surely (TURN_LOW) upright, the picture
-    is also read turned a quarter either way, and a turned reading of two digits or more, every
-    one read surely (TURN_SURE), is kept, its boxes in the picture as stored. Its confidences are
+    orientation tag was dropped): unless every digit is read surely (TURN_LOW) upright, the
+    picture is also read turned a quarter either way, and a turned reading of two digits or
+    more, every one read surely (TURN_SURE) and surer than the least sure upright, is kept, its
+    boxes in the picture as stored. Its confidences are
     capped at DOUBT_TURN: which way up is a guess, and a number upside down reads surely too
     (66 as 99). A single digit is never turned (a 0 or an 8 reads as one either way), nor a row
     of 1s (the lines of ruled paper, turned upright)."""
     reading = read_digits(frame, classifier, source, roi, min_confidence)
-    if roi is not None or any(d.confidence >= TURN_LOW for d in reading.digits):
+    if roi is not None or (reading.digits and all(d.confidence >= TURN_LOW for d in reading.digits)):
         return reading
+    upright_sure = min((d.confidence for d in reading.digits), default=0.0)
     h, w = frame.shape[:2]
-    best, best_sure = None, 0.0
+    best, best_sure = None, upright_sure
     for turn in (cv2.ROTATE_90_CLOCKWISE, cv2.ROTATE_90_COUNTERCLOCKWISE):
         turned = read_digits(cv2.rotate(frame, turn), classifier, source, None, min_confidence)
         sure = min((d.confidence for d in turned.digits), default=0.0)
