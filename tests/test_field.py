@@ -505,6 +505,21 @@ def test_a_picture_stored_sideways_is_read_turned_upright(mnist_test, classifier
     assert read >= 18, read
 
 
+@pytest.mark.parametrize("seed", [69, 80])
+def test_ruled_lines_turned_upright_are_no_number(mnist_test, classifier, seed):
+    """Ruled paper turned a quarter reads as a row of sure 1s, its lines: a page whose digits read
+    unsurely upright is still read upright, not as 1111."""
+    from edge_digits.edge.reader import read_any_way_up
+
+    photo = list(make_field_photos(mnist_test.images, mnist_test.labels, 3, seed=seed, scene="ruled"))[2]
+    upright = read_digits(photo.image, classifier)
+    assert min(d.confidence for d in upright.digits) < 0.9  # so it is tried turned
+    turned = [read_digits(cv2.rotate(photo.image, turn), classifier)
+              for turn in (cv2.ROTATE_90_CLOCKWISE, cv2.ROTATE_90_COUNTERCLOCKWISE)]
+    assert any(set(t.text) == {"1"} and min(d.confidence for d in t.digits) >= 0.9 for t in turned)
+    assert read_any_way_up(photo.image, classifier).text == upright.text
+
+
 def test_a_real_photo_stored_sideways_reads_in_classify_and_the_api(tmp_path):
     """The real development set's webcam photo of 19624 (tune half), turned a quarter: it read 3."""
     from edge_digits import DigitReader
