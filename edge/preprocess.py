@@ -1345,8 +1345,8 @@ def _paper(grey: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray] | N
     filled = np.zeros_like(light)
     cv2.drawContours(filled, [outline], -1, 1, -1)
     area = int(filled.sum())
-    hull = cv2.contourArea(cv2.convexHull(outline))
-    if not PAPER_AREA * sh * sw <= area <= PAPER_SHEET * sh * sw or area < PAPER_SOLID * hull:
+    hull = cv2.convexHull(outline)
+    if not PAPER_AREA * sh * sw <= area <= PAPER_SHEET * sh * sw or area < PAPER_SOLID * cv2.contourArea(hull):
         return None  # too small, too big, or not a card's shape (a chalk 0 filled in is, but rings the board)
     sheet = sum(beyond) < PAPER_SIDES or area > (1 - PAPER_DESK) * sh * sw
     _, (rw, rh), _ = cv2.minAreaRect(outline)
@@ -1384,7 +1384,7 @@ def _paper(grey: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray] | N
         # Held up, or a page with a dark margin? No digit may run into its edge: the part beyond
         # would be lost. Such a digit leaves a notch, whose strokes lie inside the sheet's hull.
         hull_mask = np.zeros_like(light)
-        cv2.fillConvexPoly(hull_mask, cv2.convexHull(outline), 1)
+        cv2.fillConvexPoly(hull_mask, hull, 1)
         notches = (cv2.erode(hull_mask, np.ones((5, 5), np.uint8)) > 0) & ~inside
         if int((strokes & notches).sum()) > PAPER_NOTCH:
             return None
@@ -1393,8 +1393,8 @@ def _paper(grey: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray] | N
     if sheet:
         # Only the room beyond its edge is painted over (the largest dark part, the thumb with it):
         # a page's corner darkened by vignetting, painted flat, would leave an edge that reads as ink.
-        count, rooms, room_stats = _label((filled == 0).astype(np.uint8))
-        if count > 1:
+        parts, rooms, room_stats = _label((filled == 0).astype(np.uint8))
+        if parts > 1:
             filled = (rooms != 1 + int(np.argmax(room_stats[1:, 4]))).astype(np.uint8)
     own = cv2.erode(filled, np.ones((3, 3), np.uint8))[y: y + bh, x: x + bw]
     return (x0, y0, x1 - x0, y1 - y0), own

@@ -136,10 +136,10 @@ def read_any_way_up(frame: np.ndarray, classifier: Classifier, source: str = "",
     orientation tag was dropped): unless every digit is read surely (TURN_LOW) upright, the
     picture is also read turned a quarter either way, and a turned reading of two digits or
     more, every one read surely (TURN_SURE) and surer than the least sure upright, is kept, its
-    boxes in the picture as stored. Its confidences are
-    capped at DOUBT_TURN: which way up is a guess, and a number upside down reads surely too
-    (66 as 99). A single digit is never turned (a 0 or an 8 reads as one either way), nor a row
-    of 1s (the lines of ruled paper, turned upright)."""
+    boxes in the picture as stored. Its confidences are capped at DOUBT_TURN: which way up is a
+    guess, and a number upside down reads surely too (66 as 99). A single digit is never turned
+    (a 0 or an 8 reads as one either way), nor a row of 1s (the lines of ruled paper, turned
+    upright)."""
     reading = read_digits(frame, classifier, source, roi, min_confidence)
     if roi is not None or (reading.digits and all(d.confidence >= TURN_LOW for d in reading.digits)):
         return reading

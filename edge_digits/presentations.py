@@ -32,6 +32,7 @@ from edge_digits.field_photos import make_field_photos
 from edge_digits.photos import Photo, camera_effects, illumination_gain, render_photo, smooth_noise
 
 PAPER = 235
+PAPERS = [[245.0, 245, 245], [200, 235, 245], [215, 240, 225], [240, 240, 250]]  # a card's or sheet's BGR colours
 KINDS = ("square-frame", "rows", "small-in-big", "tilted", "stretched-frame", "dim", "on-desk", "held-up")
 
 
@@ -105,7 +106,7 @@ def on_desk(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
     cw = int(min(0.95 * width, np.sqrt(area / aspect)))
     ch = int(min(0.95 * height, cw * aspect))
     card = render_photo([images[i] for i in idx], [int(labels[i]) for i in idx], rng, (cw, ch), "clean")
-    paper = rng.choice([[245.0, 245, 245], [200, 235, 245], [215, 240, 225], [240, 240, 250]])
+    paper = rng.choice(PAPERS)
     face = card.image.astype(np.float32) / 250.0 * paper
     desk_level = rng.uniform(0.25, 0.75) * paper.mean()
     tint = rng.uniform(0.8, 1.2, 3)
@@ -120,9 +121,7 @@ def on_desk(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
                               (0, 0), rng.uniform(3, 10))[..., None]
     image = (desk * (1 - 0.5 * shadow)) * (1 - cover) + placed * cover
     image *= illumination_gain(width, height, rng, rng.uniform(0.2, 0.8))[..., None]
-    boxes = [tuple(int(v) for v in cv2.boundingRect(cv2.transform(np.float32(
-        [[[x, y], [x + w, y], [x, y + h], [x + w, y + h]]]), m)[0])) for x, y, w, h in card.boxes]
-    return Photo(camera_effects(image, rng, False), card.text, boxes)
+    return Photo(camera_effects(image, rng, False), card.text, _placed(card.boxes, m))
 
 
 def held_up(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
@@ -153,7 +152,7 @@ def held_up(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
     ox = visible[0] + int(0.15 * (visible[2] - visible[0]))
     oy = visible[1] + int(0.15 * (visible[3] - visible[1]))
     face[oy: oy + card.image.shape[0], ox: ox + card.image.shape[1]] = card.image[..., 0]
-    paper = rng.choice([[245.0, 245, 245], [200, 235, 245], [215, 240, 225], [240, 240, 250]])
+    paper = rng.choice(PAPERS)
     face3 = face[..., None] / 250.0 * paper
     room = rng.uniform(0.2, 0.45) * paper.mean() * rng.uniform(0.8, 1.2, 3)
     room = room * (1 + rng.uniform(0, 0.3) * smooth_noise(width, height, 4, rng))[..., None]
@@ -172,10 +171,16 @@ def held_up(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
     skin = rng.uniform(0.5, 0.75) * paper.mean() * np.array([0.8, 0.9, 1.15])
     image = image * (1 - thumb) + skin * thumb
     image *= illumination_gain(width, height, rng, rng.uniform(0.2, 0.6))[..., None]
-    boxes = [tuple(int(v) for v in cv2.boundingRect(cv2.transform(np.float32(
-        [[[x + ox, y + oy], [x + ox + w, y + oy], [x + ox, y + oy + h], [x + ox + w, y + oy + h]]]), m)[0]))
-             for x, y, w, h in card.boxes]
-    return Photo(camera_effects(image, rng, False), card.text, boxes)
+    return Photo(camera_effects(image, rng, False), card.text, _placed(card.boxes, m, ox, oy))
+
+
+def _placed(boxes: list[tuple[int, int, int, int]], m: np.ndarray, dx: int = 0, dy: int = 0,
+            ) -> list[tuple[int, ...]]:
+    """Digit boxes on a card, moved by (dx, dy) on it and placed in the photo by the affine `m`:
+    the upright bounding box of each turned box."""
+    return [tuple(int(v) for v in cv2.boundingRect(cv2.transform(np.float32(
+        [[[x + dx, y + dy], [x + dx + w, y + dy], [x + dx, y + dy + h], [x + dx + w, y + dy + h]]]), m)[0]))
+            for x, y, w, h in boxes]
 
 
 def turned(image: np.ndarray, degrees: float) -> np.ndarray:
