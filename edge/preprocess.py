@@ -95,6 +95,8 @@ BOX_MIN = 12  # pixels (half resolution): a box around a digit is at least this 
 BOX_COVER = 0.9  # ... has ink along this share of each of its four sides ...
 BOX_FILL = 0.65  # ... and fills at most this share of its bounding box (sides, and the digits touching them) ...
 BOX_INSIDE = 0.02  # ... with ink on at least this share of what it encloses
+UNDER_GAP, UNDER_FLAT = 0.2, 5  # a stroke this share of a digit's height below it, this many times wider than
+#                                tall, is no part of it (a line under it)
 UNDERLINE_BAND = 0.75  # an underline is a straight run in the bottom quarter of a piece ...
 UNDERLINE_REACH = 0.05  # ... reaching past the ink above it on both sides by this share of that ink's height
 UNDERLINE_BELOW = 0.03  # ... with no more than this share of what is left below it (else it is the digit's base)
@@ -668,10 +670,15 @@ def _closed_loop(own: np.ndarray) -> bool:
 
 
 def _same_digit(a: _Group, b: _Group) -> bool:
-    """Fragments of one digit overlap strongly in x (a broken 5, a 4 with a gap) and touch in y."""
+    """Fragments of one digit overlap strongly in x (a broken 5, a 4 with a gap) and touch in y.
+    A flat stroke below a digit, clear of it, is a line drawn under it (a label's edge), not its base."""
     narrow = min(a.x1 - a.x0, b.x1 - b.x0)
     tall = max(a.y1 - a.y0, b.y1 - b.y0)
-    return a.x_overlap(b) >= 0.5 * narrow and a.y_gap(b) <= 0.5 * tall and _digit_shaped(a, b)
+    gap = a.y_gap(b)
+    low = a if a.y0 > b.y0 else b
+    if gap > UNDER_GAP * tall and low.x1 - low.x0 >= UNDER_FLAT * (low.y1 - low.y0):
+        return False
+    return a.x_overlap(b) >= 0.5 * narrow and gap <= 0.5 * tall and _digit_shaped(a, b)
 
 
 def _digit_shaped(a: _Group, b: _Group, aspect: float = MAX_DIGIT_ASPECT) -> bool:

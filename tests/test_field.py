@@ -219,6 +219,40 @@ def test_a_short_underline_under_one_digit_is_not_its_base(mnist_test, classifie
     assert not confidently_wrong
 
 
+def test_a_line_drawn_clear_below_a_digit_is_not_its_base(mnist_test, classifier):
+    """A short line under a digit with a gap between them (a label's edge, a ruled stroke) was
+    grouped with the digit as one of its fragments: the crop held both, and 6 of these 30 crops
+    reached down to the line. A flat stroke clear below a digit is no part of it."""
+    too_tall, right = [], 0
+    for label in range(10):
+        for k in range(3):
+            index = int(np.nonzero(mnist_test.labels == label)[0][k])
+            page = _page()
+            _draw_digit(page, mnist_test.images[index], 280, 180, 100)
+            ys, xs = np.nonzero(mnist_test.images[index] > 60)
+            x0, x1 = 280 + xs.min() * 100 // 28, 280 + (xs.max() + 1) * 100 // 28
+            y0, y1 = 180 + ys.min() * 100 // 28, 180 + (ys.max() + 1) * 100 // 28
+            gap = int(0.3 * (y1 - y0))
+            cv2.line(page, (x0 - 10, y1 + gap), (x1 + 10, y1 + gap), (30, 30, 30), 4)
+            reading = read_digits(cv2.GaussianBlur(page, (0, 0), 0.8), classifier)
+            right += reading.text == str(label)
+            too_tall += [reading.line() for d in reading.digits if d.box[3] > y1 - y0 + gap // 2]
+    assert not too_tall
+    assert right >= 28, right  # 30
+
+
+def test_a_real_label_thresholded_to_black_and_white_reads_as_in_grey(classifier):
+    """A scanner's or fax's black-and-white copy of the real development set's label (tune half):
+    the label's lower edge, a flat line under the 2 with paper between them, was grouped with it,
+    and 23518 read surely as 33518."""
+    from edge_digits.benchmarks.reading_accuracy import REAL_SET
+
+    grey = cv2.imread(str(REAL_SET / "smkerr_01.png"), cv2.IMREAD_GRAYSCALE)
+    _, bilevel = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    assert read_digits(grey, classifier).text == "23518"
+    assert read_digits(bilevel, classifier).text == "23518"
+
+
 def test_glued_digits_are_cut_where_the_pieces_read_more_steadily_than_the_whole(mnist_test, classifier):
     """The model reads "99" or "02" glued together as one digit nearly as surely as the pieces of a
     cut; only the one digit wobbles when tilted or inked more boldly. None of these six read
