@@ -462,7 +462,10 @@ def _box_sides(crops: list[DigitCrop], labels: list[int]) -> set[int]:
     if len(crops) < 2 or not ends:
         return set()
     pens = np.array([_pen_width(c) for c in crops])
-    return {i for i in ends if pens[i] < THIN_ONE * _median_of_others(pens, i)}
+    # Both sides of a box round one digit: each is compared with the digits between them.
+    inner = np.delete(pens, sorted(ends)) if len(crops) > len(ends) else None
+    return {i for i in ends if pens[i] < THIN_ONE * (float(np.median(inner)) if inner is not None
+                                                     else _median_of_others(pens, i))}
 
 
 def _median_of_others(values: np.ndarray, i: int) -> float:

@@ -199,6 +199,20 @@ def test_a_box_drawn_close_around_one_digit_is_no_digit(mnist_test, classifier, 
     assert digit.box[2] < x1 - x0 + margin, "the crop is the digit, not the box"
 
 
+def test_a_wide_box_round_one_small_digit_is_taken_out(mnist_test, classifier):
+    """A form's field drawn much wider than the digit in it: a thin 1 or 7 inks under 2% of what
+    the box encloses, so the box was taken for a square 0 and read with the digit as one 0 (6 of
+    these 10). Whatever the pen of its sides, it is a box."""
+    for thickness in (2, 6):
+        texts = []
+        for index in range(10):
+            page = _page()
+            _draw_digit(page, mnist_test.images[index], 230, 150, 180)
+            cv2.rectangle(page, (60, 40), (580, 440), (40, 40, 40), thickness)
+            texts.append(read_digits(cv2.GaussianBlur(page, (0, 0), 0.8), classifier).text)
+        assert texts == [str(v) for v in mnist_test.labels[:10]], thickness
+
+
 def test_a_short_underline_under_one_digit_is_not_its_base(mnist_test, classifier):
     """A line under one digit is too short to be a line by its length, and a 0, 7 or 9 on it reads
     as a 2; a 2 without its base reads as a 7. The reader keeps what it reads more surely."""
@@ -332,6 +346,20 @@ def test_what_is_left_of_a_boxs_sides_is_no_digit(mnist_test, classifier):
     bottom = 150 + (ys.max() + 1) * 120 // 28
     cv2.line(page, (100, bottom), (560, bottom), (30, 30, 30), 3)
     assert read_digits(cv2.GaussianBlur(page, (0, 0), 0.8), classifier).text == "171"
+
+
+def test_both_sides_of_a_field_round_one_digit_are_no_digits(mnist_test, classifier):
+    """A field open at the top round one large digit: its base is taken out as a line and both
+    sides stand on it. Each side was compared with the median of the other crops, the other side
+    among them, and 4 of these 10 read as 1x1. Each is now compared with the digit between them."""
+    texts = []
+    for index in range(10):
+        page = _page()
+        _draw_digit(page, mnist_test.images[index], 210, 120, 220)
+        for x0, y0, x1, y1 in ((60, 360, 580, 360), (60, 60, 60, 360), (580, 60, 580, 360)):
+            cv2.line(page, (x0, y0), (x1, y1), (20, 20, 20), 4)
+        texts.append(read_digits(cv2.GaussianBlur(page, (0, 0), 0.8), classifier).text)
+    assert texts == [str(v) for v in mnist_test.labels[:10]]
 
 
 @pytest.mark.parametrize("seed, index, text", [(615, 2, "97"), (629, 8, "4573"), (634, 10, "8")])
