@@ -95,6 +95,9 @@ BOX_MIN = 12  # pixels (half resolution): a box around a digit is at least this 
 BOX_COVER = 0.9  # ... has ink along this share of each of its four sides ...
 BOX_FILL = 0.65  # ... and fills at most this share of its bounding box (sides, and the digits touching them) ...
 BOX_INSIDE = 0.005  # ... with ink on at least this share of what it encloses (a thin 1 in a wide field: 1%)
+RING_HOLE = 0.5  # a ring drawn round digits (a circled answer) encloses a hole this share of its box ...
+RING_INSIDE = 0.25  # ... holding another piece this share of its height tall (no digit's loop holds one) ...
+RING_PENS, RING_DEEP = 3, 0.02  # ... and under this share of it lies over this many pens in from its outline
 UNDER_GAP, UNDER_FLAT = 0.2, 5  # a stroke this share of a digit's height below it, this many times wider than
 #                                tall, is no part of it (a line under it)
 UNDERLINE_BAND = 0.75  # an underline is a straight run in the bottom quarter of a piece ...
@@ -446,7 +449,7 @@ def _remove_lines(mask: np.ndarray, known: np.ndarray | None = None,
     if labelled is None:
         labelled = _label(mask)
     # A box drawn close around one or two digits has sides too short to be lines: it is found by its shape.
-    lines = _box_sides(labelled)
+    lines = _box_sides(labelled) | _rings(labelled)
     if known is not None:
         lines |= known & mask
     if lines.any():
@@ -549,6 +552,41 @@ def _box_sides(labelled: tuple[int, np.ndarray, np.ndarray]) -> np.ndarray:
         if np.count_nonzero(inside) < BOX_INSIDE * bw * bh:
             continue  # nothing in it: a square 0, or an empty field
         out[by: by + bh, bx: bx + bw] |= sides
+    return out
+
+
+def _rings(labelled: tuple[int, np.ndarray, np.ndarray]) -> np.ndarray:
+    """Rings and boxes drawn round digits without touching them (a circled answer), as a mask: a
+    thin component whose largest hole covers RING_HOLE of its box and holds another piece at least
+    RING_INSIDE of its height tall. A digit's loop holds no other piece; a grid's cells are small."""
+    count, labels, stats = labelled
+    out = np.zeros(labels.shape, np.uint8)
+    x, y, w, h, area = (stats[1:, k] for k in range(5))
+    for i in np.nonzero((w >= BOX_MIN) & (h >= BOX_MIN) & (area <= (1 - RING_HOLE) * w * h))[0] + 1:
+        bx, by, bw, bh = (int(v) for v in stats[i, :4])
+        window = labels[by: by + bh, bx: bx + bw]
+        middle = window[bh // 4: bh - bh // 4, bw // 4: bw - bw // 4]
+        if not ((middle != 0) & (middle != i)).any():
+            continue  # nothing else in its middle half (cheaply: most components are digits)
+        outside = cv2.copyMakeBorder((window == i).astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+        cv2.floodFill(outside, None, (0, 0), 1)
+        holes, hole_labels, hole_stats, _ = cv2.connectedComponentsWithStats(1 - outside, connectivity=4)
+        if holes < 2:
+            continue
+        largest = 1 + int(np.argmax(hole_stats[1:, cv2.CC_STAT_AREA]))
+        if hole_stats[largest, cv2.CC_STAT_AREA] < RING_HOLE * bw * bh:
+            continue
+        inside = (hole_labels[1:-1, 1:-1] == largest) & (window != 0) & (window != i)
+        rows = np.flatnonzero(inside.any(axis=1))
+        if not len(rows) or rows[-1] - rows[0] + 1 < RING_INSIDE * bh:
+            continue
+        # Only a ring: a digit touching it from inside would go with it. Its pen reaches a few
+        # strokes in from the outline at most.
+        own = (window == i).astype(np.uint8)
+        k = 2 * int(np.ceil(RING_PENS * stroke_width(own * 255))) + 1
+        deep = cv2.erode(1 - outside[1:-1, 1:-1] | own, np.ones((k, k), np.uint8))
+        if np.count_nonzero(deep & own) <= RING_DEEP * np.count_nonzero(own):
+            out[by: by + bh, bx: bx + bw] |= own
     return out
 
 
