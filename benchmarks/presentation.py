@@ -6,8 +6,10 @@
 A digit filling a small square frame, several rows on a page, a number small in a big photo,
 field photos of lines tilted 8° (next to the same photos upright), a digit stretched to fill
 a small square frame both ways, field photos taken in dim light (next to the same photos in
-full light), and a card lying on a darker desk. MNIST *test* digits; the default seed was not
-used while developing.
+full light), a card lying on a darker desk, a sheet held up to a webcam, a number in a ring or
+a wide box, a number on a form between lines of print, and field photos thresholded to black
+and white (next to the same photos in grey). MNIST *test* digits; the default seed was not used
+while developing.
 """
 
 from __future__ import annotations
@@ -21,12 +23,12 @@ from edge_digits.data import load_mnist
 from edge_digits.edge.reader import read_digits
 from edge_digits.edge.runtime import Classifier
 from edge_digits.paths import default_model
-from edge_digits.presentations import KINDS, dimmed, make_presentations, tilted
+from edge_digits.presentations import KINDS, black_and_white, dimmed, make_presentations, tilted
 
 
 def presentation_accuracy(classifier: Classifier, count: int, seed: int) -> dict[str, float]:
-    """Share of pictures read exactly, per kind; `tilted` also upright and `dim` also in full light
-    (the same photos)."""
+    """Share of pictures read exactly, per kind; `tilted` also upright, `dim` also in full light
+    and `black-and-white` also in grey (the same photos)."""
     test = load_mnist("test")
     scores = {}
     for n, kind in enumerate(KINDS):
@@ -38,6 +40,9 @@ def presentation_accuracy(classifier: Classifier, count: int, seed: int) -> dict
         if kind == "dim":
             lit = (photo for photo, _ in dimmed(test.images, test.labels, count, seed + n))
             scores["dim, full light"] = sum(read_digits(p.image, classifier).text == p.text for p in lit) / count
+        if kind == "black-and-white":
+            grey = (photo for photo, _ in black_and_white(test.images, test.labels, count, seed + n))
+            scores["black-and-white, grey"] = sum(read_digits(p.image, classifier).text == p.text for p in grey) / count
     return scores
 
 

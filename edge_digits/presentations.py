@@ -16,7 +16,12 @@ picture was taken or stored, each a way the reader once failed on:
 - `on_desk` (kind `on-desk`): a note, a label or a card with a number on it, photographed
   lying on a darker desk that shows on every side;
 - `held_up` (kind `held-up`): a sheet held up to a webcam, filling most of the frame, a dark
-  room beyond one of its sides and the thumb holding it over its edge.
+  room beyond one of its sides and the thumb holding it over its edge;
+- `enclosed`: a number in a ring or a box drawn well clear of it (a circled answer, a form's
+  wide field);
+- `printed`: a number on a form, lines of print above and below it;
+- `black_and_white` (kind `black-and-white`): a field photo as a scanner or a fax stores it,
+  every pixel black or white, thresholded against the paper around it.
 
 Every random choice comes from the `rng` passed in. Use MNIST *test* digits to measure.
 """
@@ -33,7 +38,10 @@ from edge_digits.photos import Photo, camera_effects, illumination_gain, render_
 
 PAPER = 235
 PAPERS = [[245.0, 245, 245], [200, 235, 245], [215, 240, 225], [240, 240, 250]]  # a card's or sheet's BGR colours
-KINDS = ("square-frame", "rows", "small-in-big", "tilted", "stretched-frame", "dim", "on-desk", "held-up")
+KINDS = ("square-frame", "rows", "small-in-big", "tilted", "stretched-frame", "dim", "on-desk", "held-up",
+         "enclosed", "printed", "black-and-white")
+PRINT = ("Name", "Date of birth", "Total amount", "Signature", "Account holder", "Received with thanks",
+         "Reference", "For office use only", "Please write clearly", "Room", "Patient", "Quantity")
 
 
 def _ink_on(page: np.ndarray, digit: np.ndarray, x: int, y: int, side: int) -> None:
@@ -174,6 +182,80 @@ def held_up(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
     return Photo(camera_effects(image, rng, False), card.text, _placed(card.boxes, m, ox, oy))
 
 
+def _number_on_page(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator, size: tuple[int, int],
+                    digits: tuple[int, int]) -> tuple[np.ndarray, str, list[tuple[int, int, int, int]]]:
+    """A float grey page of `size` with a number of `digits` (lo, hi) MNIST digits, 60–150 px
+    cells (the number at most 70% of the width), about its middle: (page, text, the digits' cells)."""
+    width, height = size
+    idx = rng.integers(0, len(labels), int(rng.integers(digits[0], digits[1] + 1)))
+    side = int(min(rng.uniform(60, 150), 0.7 * width / len(idx)))
+    steps = [int(side * rng.uniform(0.75, 1.0)) for _ in idx[1:]]
+    x = int((width - side - sum(steps)) / 2 + rng.uniform(-0.1, 0.1) * width)
+    y = int((height - side) / 2 + rng.uniform(-0.1, 0.1) * height)
+    page, boxes = np.full((height, width), 250.0, np.float32), []
+    for i, step in zip(idx, [0, *steps]):
+        x += step
+        _ink_on(page, images[i], x, y, side)
+        boxes.append((x, y, side, side))
+    return page, "".join(str(int(labels[i])) for i in idx), boxes
+
+
+def _photographed(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A grey page on paper of one of PAPERS' colours, lit unevenly, through a camera."""
+    height, width = page.shape
+    image = page[..., None] / 250.0 * rng.choice(PAPERS)
+    image *= illumination_gain(width, height, rng, rng.uniform(0.2, 0.6))[..., None]
+    return camera_effects(image, rng, False)
+
+
+def enclosed(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
+             size: tuple[int, int] = (640, 480)) -> Photo:
+    """A 1–3 digit number in a ring (an ellipse 1.3–1.8 times its half-width and half-height
+    from its centre) or a box (1.15–1.6 times), drawn with a 2–6 px pen, in a `size` photo."""
+    width, height = size
+    page, text, boxes = _number_on_page(images, labels, rng, size, (1, 3))
+    # Round the ink: MNIST's fills the middle 20 of a cell's 28 rows and columns.
+    x0, y0 = min(b[0] + b[2] // 7 for b in boxes), min(b[1] + b[3] // 7 for b in boxes)
+    x1, y1 = max(b[0] + b[2] - b[2] // 7 for b in boxes), max(b[1] + b[3] - b[3] // 7 for b in boxes)
+    cx, cy, a, b = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2, (y1 - y0) / 2
+    ring = rng.random() < 0.5
+    grow = rng.uniform(1.3, 1.8) if ring else rng.uniform(1.15, 1.6)
+    grow = min(grow, (min(cx, width - cx) - 8) / a, (min(cy, height - cy) - 8) / b)
+    pen, ink = int(rng.integers(2, 7)), rng.uniform(20, 90)
+    if ring:
+        cv2.ellipse(page, (int(cx), int(cy)), (int(grow * a), int(grow * b)), 0, 0, 360, ink, pen, cv2.LINE_AA)
+    else:
+        cv2.rectangle(page, (int(cx - grow * a), int(cy - grow * b)), (int(cx + grow * a), int(cy + grow * b)),
+                      ink, pen, cv2.LINE_AA)
+    return Photo(_photographed(page, rng), text, boxes)
+
+
+def printed(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
+            size: tuple[int, int] = (640, 480)) -> Photo:
+    """A 2–4 digit number on a form in a `size` photo, a line of print (PRINT, Hershey fonts,
+    capitals 15–28% of the digits' height) above it and one or two below, clear of it and dark
+    like the pen."""
+    width, height = size
+    page, text, boxes = _number_on_page(images, labels, rng, size, (2, 4))
+    digit_h = 20 / 28 * boxes[0][3]  # the ink's height in a cell
+    top, bottom = boxes[0][1] + boxes[0][3] / 7, boxes[0][1] + boxes[0][3] * 6 / 7
+    font = int(rng.choice([cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX]))
+    scale = rng.uniform(0.15, 0.28) * digit_h / 22  # a capital is about 22 px tall at scale 1
+    thickness = max(1, round(2 * scale))
+    ink = rng.uniform(20, 70)
+    lines = [top - rng.uniform(0.4, 0.9) * digit_h]
+    below = bottom + rng.uniform(0.5, 0.9) * digit_h
+    lines += [below + n * 1.8 * 22 * scale for n in range(int(rng.integers(1, 3)))]
+    print_mask = np.zeros(page.shape, np.uint8)
+    for y in lines:
+        words = " ".join(rng.choice(PRINT, 2, replace=False))
+        cv2.putText(print_mask, words, (int(rng.uniform(10, 0.3 * width)), int(y)), font, scale, 255, thickness,
+                    cv2.LINE_AA)
+    alpha = print_mask.astype(np.float32) / 255
+    page = page * (1 - alpha) + ink * alpha
+    return Photo(_photographed(page, rng), text, boxes)
+
+
 def _placed(boxes: list[tuple[int, int, int, int]], m: np.ndarray, dx: int = 0, dy: int = 0,
             ) -> list[tuple[int, ...]]:
     """Digit boxes on a card, moved by (dx, dy) on it and placed in the photo by the affine `m`:
@@ -211,15 +293,33 @@ def dimmed(images: np.ndarray, labels: np.ndarray, count: int, seed: int) -> Ite
         yield photo, Photo(np.clip(image, 0, 255).astype(np.uint8), photo.text, [])
 
 
+def black_and_white(images: np.ndarray, labels: np.ndarray, count: int, seed: int,
+                    ) -> Iterator[tuple[Photo, Photo]]:
+    """(grey, black-and-white) pairs of field photos: a pixel is black where it is darker than
+    70-85% of the paper around it (the lightest level within an eighth of the frame's short
+    side, smoothed), as scanners threshold."""
+    rng = np.random.default_rng(seed + 1)
+    for photo in make_field_photos(images, labels, count, seed=seed):
+        grey = cv2.cvtColor(photo.image, cv2.COLOR_BGR2GRAY) if photo.image.ndim == 3 else photo.image
+        k = max(15, (min(grey.shape) // 8) | 1)
+        paper = cv2.blur(cv2.morphologyEx(grey, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8)), (k, k))
+        black = grey < paper.astype(np.float32) * rng.uniform(0.7, 0.85)
+        yield photo, Photo(np.where(black, 0, 255).astype(np.uint8), photo.text, [])
+
+
 def make_presentations(images: np.ndarray, labels: np.ndarray, kind: str, count: int, seed: int,
                        ) -> Iterator[Photo]:
-    """`count` pictures of one kind (KINDS); `tilted` and `dim` give the second photo of each pair."""
+    """`count` pictures of one kind (KINDS); `tilted`, `dim` and `black-and-white` give the second
+    photo of each pair."""
     rng = np.random.default_rng(seed)
     if kind == "tilted":
         yield from (photo for _, photo in tilted(images, labels, count, seed))
         return
     if kind == "dim":
         yield from (photo for _, photo in dimmed(images, labels, count, seed))
+        return
+    if kind == "black-and-white":
+        yield from (photo for _, photo in black_and_white(images, labels, count, seed))
         return
     for n in range(count):
         if kind in ("square-frame", "stretched-frame"):
@@ -234,5 +334,9 @@ def make_presentations(images: np.ndarray, labels: np.ndarray, kind: str, count:
             yield on_desk(images, labels, rng)
         elif kind == "held-up":
             yield held_up(images, labels, rng)
+        elif kind == "enclosed":
+            yield enclosed(images, labels, rng)
+        elif kind == "printed":
+            yield printed(images, labels, rng)
         else:
             raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")

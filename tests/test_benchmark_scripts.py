@@ -43,7 +43,8 @@ def test_presentation_reports_every_kind(converted):
     assert lines[0].split() == ["pictures", "exact"]
     kinds = [re.fullmatch(r"(\S.*?) +3 +[\d.]+%", line).group(1) for line in lines[1:-1]]
     assert kinds == ["square-frame", "rows", "small-in-big", "tilted", "tilted, upright", "stretched-frame", "dim",
-                     "dim, full light", "on-desk", "held-up"]
+                     "dim, full light", "on-desk", "held-up", "enclosed", "printed", "black-and-white",
+                     "black-and-white, grey"]
     assert re.fullmatch(r"model digits_int8\.tflite, \d+ s", lines[-1])
 
 
