@@ -60,9 +60,9 @@ def main(model_path: Path | None, count: int, seed: int) -> None:
     classifier = Classifier(model_path)
     start = time.perf_counter()
     scores = presentation_accuracy(classifier, count, seed)
-    click.echo(f"{'':18}{'pictures':>9}{'exact':>8}")
+    click.echo(f"{'':22}{'pictures':>9}{'exact':>8}")
     for kind, exact in scores.items():
-        click.echo(f"{kind:18}{count:9d}{100 * exact:7.1f}%")
+        click.echo(f"{kind:22}{count:9d}{100 * exact:7.1f}%")
     click.echo(f"model {Path(model_path).name}, {time.perf_counter() - start:.0f} s")
 
 
