@@ -82,6 +82,7 @@ MIN_DIGIT_HEIGHT = 6  # pixels at working resolution, whatever the frame's size
 MAX_PIECE_ASPECT = 2.5  # a candidate is at most this many times wider than tall (touching digits, before a split)
 RUN_ASPECT = 4.0  # a row of touching digits is at most this many times wider than tall ...
 RUN_PENS = 5  # ... and at least this many pen widths tall (a bar is not)
+PRINT_PIECES, PRINT_SHARE = 6, 0.5  # a band of this many pieces under this share of the digits' height is print
 ROW_HEIGHT_SHARE = 0.3  # a digit is at least this share of the row's height (an old-style 0 beside a 9) ...
 LOOP_SHARE = 0.2  # ... or, a closed loop, this share (a small 0 written mid-height: no dot, comma or dash is one)
 LOOP_HOLE = 0.15  # a closed loop encloses at least this share of its box
@@ -912,7 +913,7 @@ def _plausible(pieces: list[_Piece], shape: tuple[int, int]) -> tuple[list[_Piec
         return pieces, []
     # Faint pieces go first, so a faint shadow or show-through cannot set the row's height.
     strongest = max(p.strength for p in pieces)
-    pieces = [p for p in pieces if p.strength >= STRENGTH_SHARE * strongest]
+    pieces = _without_print([p for p in pieces if p.strength >= STRENGTH_SHARE * strongest])
     tallest = _row_height([p.box[3] for p in pieces])
     kept = [p for p in pieces if p.box[3] >= ROW_HEIGHT_SHARE * tallest
             or (p.box[3] >= LOOP_SHARE * tallest and _closed_loop(p.own))]
@@ -962,6 +963,11 @@ def _reading_order(pieces: list[_Piece]) -> list[_Piece]:
     bar may reach over a 5 written before it). Rows are bands of height that no piece bridges:
     a slanted row stays one band, its neighbours overlapping, and a row bridged by a long tail
     is read as one row, left to right, as before."""
+    return [p for row in _bands(pieces) for p in sorted(row, key=lambda p: 2 * p.box[0] + p.box[2])]
+
+
+def _bands(pieces: list[_Piece]) -> list[list[_Piece]]:
+    """The pieces in bands of height that no piece bridges, top to bottom."""
     bands: list[list] = []  # [top, bottom, pieces]
     for piece in sorted(pieces, key=lambda p: p.box[1]):
         y, h = piece.box[1], piece.box[3]
@@ -970,7 +976,21 @@ def _reading_order(pieces: list[_Piece]) -> list[_Piece]:
             bands[-1][2].append(piece)
         else:
             bands.append([y, y + h, [piece]])
-    return [p for _, _, row in bands for p in sorted(row, key=lambda p: 2 * p.box[0] + p.box[2])]
+    return [row for _, _, row in bands]
+
+
+def _without_print(pieces: list[_Piece]) -> list[_Piece]:
+    """The pieces without lines of print (a form's labels above and below the number): a band of
+    PRINT_PIECES or more pieces, typically under PRINT_SHARE of the height of another band's of
+    two or more (the digits). Left in, a line of print sets the digits' height as its own."""
+    bands = _bands(pieces)
+    if len(bands) < 2:
+        return pieces
+    typical = [float(np.median([p.box[3] for p in band])) for band in bands]
+    digits = max((t for t, band in zip(typical, bands) if len(band) >= 2), default=0.0)
+    printed = {id(p) for t, band in zip(typical, bands) if len(band) >= PRINT_PIECES and t < PRINT_SHARE * digits
+               for p in band}
+    return [p for p in pieces if id(p) not in printed]
 
 
 def _without_underline(piece: _Piece) -> _Piece | None:

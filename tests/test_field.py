@@ -248,6 +248,23 @@ def test_a_ring_drawn_round_a_digit_is_taken_out(mnist_test, classifier):
     assert {i: read_digits(photos[i].image, classifier).text for i in wanted} == wanted
 
 
+def test_lines_of_print_above_and_below_a_number_are_no_digits(mnist_test, classifier):
+    """A form: a line of print above the handwritten number and one below, letters a quarter of
+    the digits' height. Their many small pieces made the digits look like descenders, so the
+    letters were kept as digits too (0 of these 10 read). A band of six pieces or more, under
+    half as tall as a band of two or more, is print."""
+    texts, wanted = [], []
+    for k in range(10):
+        page = _page()
+        cv2.putText(page, "Name of the patient and date", (40, 80), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (40, 40, 40), 2)
+        cv2.putText(page, "Total amount received", (40, 420), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (40, 40, 40), 2)
+        for j, index in enumerate((2 * k, 2 * k + 1)):
+            _draw_digit(page, mnist_test.images[index], 220 + 120 * j, 160, 120)
+        texts.append(read_digits(cv2.GaussianBlur(page, (0, 0), 0.8), classifier).text)
+        wanted.append(f"{mnist_test.labels[2 * k]}{mnist_test.labels[2 * k + 1]}")
+    assert texts == wanted
+
+
 def test_a_short_underline_under_one_digit_is_not_its_base(mnist_test, classifier):
     """A line under one digit is too short to be a line by its length, and a 0, 7 or 9 on it reads
     as a 2; a 2 without its base reads as a 7. The reader keeps what it reads more surely."""
