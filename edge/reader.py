@@ -35,6 +35,7 @@ NARROW, CLOSE = 0.4, 0.05  # two crops this close (in digit heights), one or bot
 DOUBT_SPLIT, DOUBT_PAIR, DOUBT_UNREAD = 0.85, 0.5, 0.5  # confidence caps for guessed segmentations
 WIDE = 1.35  # a crop left whole though this many times wider than tall may hold touching digits (MNIST: 1.5% are)
 SHORT_ONE, THIN_ONE = 0.6, 0.5  # a 1 under this share of the row's median height, or pen width, is doubtful
+SIDE_PEN = 0.3  # a 1 at the end of a number with under this share of its pen is a box's side, touching a line or not
 TALL_ONE, TAIL_CUT = 1.35, 1.1  # a 1 this many times the row's height is read again cut to TAIL_CUT × it (a tail)
 NO_DIGIT = 0.45  # a crop whose likeliest digit scores less is no digit (a currency sign, a mark)
 SIGN_TOP, SIGN_SURE = 0.7, 0.2  # a number's first crop scoring under these (likeliest, agreement) is a sign ($, €)
@@ -108,7 +109,11 @@ def read_digits(frame: np.ndarray, classifier: Classifier, source: str = "",
     confidences = np.minimum(confidences, one_doubt(crops, labels))
     confidences = np.minimum(confidences, line_doubt(crops, labels))
     confidences = np.minimum(confidences, crowd_doubt(crops))
-    crops, probs, labels, confidences = _leave_out(_box_sides(crops, labels), crops, probs, labels, confidences)
+    sides, broken_box = _box_sides(crops, labels)
+    crops, probs, labels, confidences = _leave_out(sides, crops, probs, labels, confidences)
+    if broken_box:
+        # A hairline box that broke apart: what else is left of it may read as a digit.
+        confidences = np.minimum(confidences, DOUBT_SPLIT)
     confidences = np.minimum(confidences, dash_doubt(crops, labels))
     # A digit touching a page edge, a margin or a shadow that was left out may have lost a stroke to it.
     confidences = np.minimum(confidences, [DOUBT_SPLIT if c.at_edge else 1.0 for c in crops])
@@ -452,20 +457,26 @@ def crowded_rows(images: np.ndarray) -> np.ndarray:
     return (strokes >= 3).sum(axis=1) / np.maximum(ink.any(axis=2).sum(axis=1), 1)
 
 
-def _box_sides(crops: list[DigitCrop], labels: list[int]) -> set[int]:
+def _box_sides(crops: list[DigitCrop], labels: list[int]) -> tuple[set[int], bool]:
     """Which crops are what is left of a box's sides once its top and bottom were taken out as
     lines, or the rim of a page edge that was left out: a 1 at either end of the row, touching a
-    line or an edge that was taken out, drawn with under THIN_ONE of the other digits' pen. A
-    written 1 there has the pen of its neighbours."""
-    ends = {i for i in {0, len(crops) - 1}
-            if labels[i] == 1 and (crops[i].on_line or crops[i].under_line or crops[i].at_edge)}
+    line or an edge that was taken out, drawn with under THIN_ONE of the other digits' pen, or
+    with under SIDE_PEN of it touching nothing (a hairline box whose top and bottom broke apart).
+    A written 1 there has the pen of its neighbours. Also says whether such a broken box's side
+    was among them."""
+    ends = {i for i in {0, len(crops) - 1} if labels[i] == 1}
     if len(crops) < 2 or not ends:
-        return set()
+        return set(), False
     pens = np.array([_pen_width(c) for c in crops])
     # Both sides of a box round one digit: each is compared with the digits between them.
     inner = np.delete(pens, sorted(ends)) if len(crops) > len(ends) else None
-    return {i for i in ends if pens[i] < THIN_ONE * (float(np.median(inner)) if inner is not None
-                                                     else _median_of_others(pens, i))}
+
+    def pen_share(i: int) -> float:
+        return pens[i] / max(1e-6, float(np.median(inner)) if inner is not None else _median_of_others(pens, i))
+
+    lined = {i for i in ends if crops[i].on_line or crops[i].under_line or crops[i].at_edge}
+    sides = {i for i in ends if pen_share(i) < (THIN_ONE if i in lined else SIDE_PEN)}
+    return sides, bool(sides - lined)
 
 
 def _median_of_others(values: np.ndarray, i: int) -> float:

@@ -414,6 +414,19 @@ def test_both_sides_of_a_field_round_one_digit_are_no_digits(mnist_test, classif
     assert texts == [str(v) for v in mnist_test.labels[:10]]
 
 
+def test_the_sides_of_a_hairline_box_that_broke_apart_are_no_digits(mnist_test, classifier):
+    """A box drawn with a hairline round the number breaks apart at half resolution: its top and
+    bottom are not taken out as lines, and its sides, under a third of the digits' pen, read as
+    1s at the ends (588 read as 15881). Left out, they leave the reading doubted: what else is
+    left of the box may read as a digit (the corner of 64938's box reads as a 7)."""
+    wanted = {10: "588", 87: "04804", 91: "68422", 92: "443"}
+    photos = list(make_field_photos(mnist_test.images, mnist_test.labels, 141, seed=905, scene="boxed"))
+    readings = {i: read_digits(photos[i].image, classifier) for i in [*wanted, 140]}
+    assert {i: readings[i].text for i in wanted} == wanted
+    assert all(d.confidence <= 0.85 for i in wanted for d in readings[i].digits)
+    assert readings[140].text != photos[140].text and min(d.confidence for d in readings[140].digits) < 0.9
+
+
 @pytest.mark.parametrize("seed, index, text", [(615, 2, "97"), (629, 8, "4573"), (634, 10, "8")])
 def test_a_cells_side_down_its_crop_is_no_digit(mnist_test, classifier, seed, index, text):
     """A table's cell cropped with its borders: the side runs down nearly all of the crop near
