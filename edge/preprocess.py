@@ -101,6 +101,8 @@ RING_INSIDE = 0.25  # ... holding another piece this share of its height tall (n
 RING_PENS, RING_DEEP = 3, 0.02  # ... and under this share of it lies over this many pens in from its outline
 UNDER_GAP, UNDER_FLAT = 0.2, 5  # a stroke this share of a digit's height below it, this many times wider than
 #                                tall, is no part of it (a line under it)
+APART_GAP, APART_SHARE = 0.25, 0.3  # a piece under this share of a digit's height, this share of it above or below,
+#                                     is no part of it (a letter of print, a mark)
 UNDERLINE_BAND = 0.75  # an underline is a straight run in the bottom quarter of a piece ...
 UNDERLINE_REACH = 0.05  # ... reaching past the ink above it on both sides by this share of that ink's height
 UNDERLINE_BELOW = 0.03  # ... with no more than this share of what is left below it (else it is the digit's base)
@@ -710,13 +712,16 @@ def _closed_loop(own: np.ndarray) -> bool:
 
 def _same_digit(a: _Group, b: _Group) -> bool:
     """Fragments of one digit overlap strongly in x (a broken 5, a 4 with a gap) and touch in y.
-    A flat stroke below a digit, clear of it, is a line drawn under it (a label's edge), not its base."""
+    A flat stroke below a digit, clear of it, is a line drawn under it (a label's edge), not its
+    base; a small piece well above or below it is a letter of print on a form, or a mark."""
     narrow = min(a.x1 - a.x0, b.x1 - b.x0)
     tall = max(a.y1 - a.y0, b.y1 - b.y0)
     gap = a.y_gap(b)
     low = a if a.y0 > b.y0 else b
     if gap > UNDER_GAP * tall and low.x1 - low.x0 >= UNDER_FLAT * (low.y1 - low.y0):
         return False
+    if gap > APART_GAP * tall and min(a.y1 - a.y0, b.y1 - b.y0) < APART_SHARE * tall:
+        return False  # a small piece well above or below: a letter of print, a mark
     return a.x_overlap(b) >= 0.5 * narrow and gap <= 0.5 * tall and _digit_shaped(a, b)
 
 

@@ -265,6 +265,14 @@ def test_lines_of_print_above_and_below_a_number_are_no_digits(mnist_test, class
     assert texts == wanted
 
 
+def test_print_close_above_and_below_a_number_is_not_grouped_with_its_digits(mnist_test, classifier):
+    """The `printed` kind (development seed 786): letters of print a digit's height or less above
+    or below it overlapped it in x and were grouped with it as fragments (10 of these 40 read).
+    A piece under 0.3 of a digit's height, a quarter of that height or more away, is not."""
+    photos = list(make_presentations(mnist_test.images, mnist_test.labels, "printed", 40, seed=786))
+    assert sum(read_digits(p.image, classifier).text == p.text for p in photos) >= 19  # 21
+
+
 def test_a_short_underline_under_one_digit_is_not_its_base(mnist_test, classifier):
     """A line under one digit is too short to be a line by its length, and a 0, 7 or 9 on it reads
     as a 2; a 2 without its base reads as a 7. The reader keeps what it reads more surely."""
