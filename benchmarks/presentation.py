@@ -23,7 +23,10 @@ from edge_digits.data import load_mnist
 from edge_digits.edge.reader import read_digits
 from edge_digits.edge.runtime import Classifier
 from edge_digits.paths import default_model
-from edge_digits.presentations import KINDS, black_and_white, dimmed, make_presentations, tilted
+from edge_digits.presentations import KINDS, PAIRS, make_presentations
+
+# The first photo of each pair, read too: the same photos upright, in full light, in grey.
+FIRST_OF_PAIR = {"tilted": "tilted, upright", "dim": "dim, full light", "black-and-white": "black-and-white, grey"}
 
 
 def presentation_accuracy(classifier: Classifier, count: int, seed: int) -> dict[str, float]:
@@ -34,15 +37,9 @@ def presentation_accuracy(classifier: Classifier, count: int, seed: int) -> dict
     for n, kind in enumerate(KINDS):
         pictures = make_presentations(test.images, test.labels, kind, count, seed + n)
         scores[kind] = sum(read_digits(p.image, classifier).text == p.text for p in pictures) / count
-        if kind == "tilted":
-            upright = (photo for photo, _ in tilted(test.images, test.labels, count, seed + n))
-            scores["tilted, upright"] = sum(read_digits(p.image, classifier).text == p.text for p in upright) / count
-        if kind == "dim":
-            lit = (photo for photo, _ in dimmed(test.images, test.labels, count, seed + n))
-            scores["dim, full light"] = sum(read_digits(p.image, classifier).text == p.text for p in lit) / count
-        if kind == "black-and-white":
-            grey = (photo for photo, _ in black_and_white(test.images, test.labels, count, seed + n))
-            scores["black-and-white, grey"] = sum(read_digits(p.image, classifier).text == p.text for p in grey) / count
+        if kind in PAIRS:
+            first = (photo for photo, _ in PAIRS[kind](test.images, test.labels, count, seed + n))
+            scores[FIRST_OF_PAIR[kind]] = sum(read_digits(p.image, classifier).text == p.text for p in first) / count
     return scores
 
 

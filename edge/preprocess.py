@@ -562,16 +562,17 @@ def _rings(labelled: tuple[int, np.ndarray, np.ndarray]) -> np.ndarray:
     """Rings and boxes drawn round digits without touching them (a circled answer), as a mask: a
     thin component whose largest hole covers RING_HOLE of its box and holds another piece at least
     RING_INSIDE of its height tall. A digit's loop holds no other piece; a grid's cells are small."""
-    count, labels, stats = labelled
+    _, labels, stats = labelled
     out = np.zeros(labels.shape, np.uint8)
-    x, y, w, h, area = (stats[1:, k] for k in range(5))
+    w, h, area = stats[1:, 2], stats[1:, 3], stats[1:, 4]
     for i in np.nonzero((w >= BOX_MIN) & (h >= BOX_MIN) & (area <= (1 - RING_HOLE) * w * h))[0] + 1:
         bx, by, bw, bh = (int(v) for v in stats[i, :4])
         window = labels[by: by + bh, bx: bx + bw]
         middle = window[bh // 4: bh - bh // 4, bw // 4: bw - bw // 4]
         if not ((middle != 0) & (middle != i)).any():
             continue  # nothing else in its middle half (cheaply: most components are digits)
-        outside = cv2.copyMakeBorder((window == i).astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+        own = (window == i).astype(np.uint8)
+        outside = cv2.copyMakeBorder(own, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
         cv2.floodFill(outside, None, (0, 0), 1)
         holes, hole_labels, hole_stats, _ = cv2.connectedComponentsWithStats(1 - outside, connectivity=4)
         if holes < 2:
@@ -585,7 +586,6 @@ def _rings(labelled: tuple[int, np.ndarray, np.ndarray]) -> np.ndarray:
             continue
         # Only a ring: a digit touching it from inside would go with it. Its pen reaches a few
         # strokes in from the outline at most.
-        own = (window == i).astype(np.uint8)
         k = 2 * int(np.ceil(RING_PENS * stroke_width(own * 255))) + 1
         deep = cv2.erode(1 - outside[1:-1, 1:-1] | own, np.ones((k, k), np.uint8))
         if np.count_nonzero(deep & own) <= RING_DEEP * np.count_nonzero(own):

@@ -307,36 +307,25 @@ def black_and_white(images: np.ndarray, labels: np.ndarray, count: int, seed: in
         yield photo, Photo(np.where(black, 0, 255).astype(np.uint8), photo.text, [])
 
 
+PAIRS = {"tilted": tilted, "dim": dimmed, "black-and-white": black_and_white}  # kind → (before, after) pairs
+_ONE_EACH = {"rows": rows, "small-in-big": small_in_big, "on-desk": on_desk, "held-up": held_up,
+             "enclosed": enclosed, "printed": printed}  # kind → one picture from the rng
+
+
 def make_presentations(images: np.ndarray, labels: np.ndarray, kind: str, count: int, seed: int,
                        ) -> Iterator[Photo]:
-    """`count` pictures of one kind (KINDS); `tilted`, `dim` and `black-and-white` give the second
-    photo of each pair."""
+    """`count` pictures of one kind (KINDS); the PAIRS kinds (`tilted`, `dim`, `black-and-white`)
+    give the second photo of each pair."""
     rng = np.random.default_rng(seed)
-    if kind == "tilted":
-        yield from (photo for _, photo in tilted(images, labels, count, seed))
-        return
-    if kind == "dim":
-        yield from (photo for _, photo in dimmed(images, labels, count, seed))
-        return
-    if kind == "black-and-white":
-        yield from (photo for _, photo in black_and_white(images, labels, count, seed))
+    if kind in PAIRS:
+        yield from (photo for _, photo in PAIRS[kind](images, labels, count, seed))
         return
     for n in range(count):
         if kind in ("square-frame", "stretched-frame"):
             i = int(rng.integers(len(labels)))
             yield square_frame(images[i], int(labels[i]), side=(16, 24, 32, 48)[n % 4], pen=(0, 5, 9)[n % 3],
                                stretch=kind == "stretched-frame")
-        elif kind == "rows":
-            yield rows(images, labels, rng)
-        elif kind == "small-in-big":
-            yield small_in_big(images, labels, rng)
-        elif kind == "on-desk":
-            yield on_desk(images, labels, rng)
-        elif kind == "held-up":
-            yield held_up(images, labels, rng)
-        elif kind == "enclosed":
-            yield enclosed(images, labels, rng)
-        elif kind == "printed":
-            yield printed(images, labels, rng)
+        elif kind in _ONE_EACH:
+            yield _ONE_EACH[kind](images, labels, rng)
         else:
             raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
