@@ -31,6 +31,9 @@ from edge_digits.errors import BadInput
 
 WORK_SIDE = 1000  # longest side processed; larger frames are downscaled first ...
 SMALL_SIDE = 400  # ... and smaller ones than this upscaled 2×
+ZOOM_BELOW = 24  # px: digits found shorter than this at working resolution in a downscaled frame ...
+ZOOM_PAD = 3  # ... are found again in their box with this many digit heights around it ...
+ZOOM = 2.0  # ... when that region is at least this many times smaller than the frame
 MAX_DIGIT_ASPECT = 1.5  # a digit is at most this many times wider than tall (a wide 0, a 5 with a long bar)
 BAR_ASPECT = 2.0  # a digit with a bar of its own on top (a 5's, reaching right) may be this much wider than tall ...
 BAR_SLENDERNESS = 2.0  # ... when the bar is at least this many times wider than tall ...
@@ -1289,6 +1292,44 @@ def find_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = None)
 def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = None) -> Found:
     """find_digits, and the boxes of digit-like ink it could not cut into digits."""
     frame = _checked_frame(frame)
+    found = _located(frame, roi)
+    region = _closer_region(frame.shape[:2], roi, found)
+    if region is None:
+        return found
+    closer = _located(frame, region)
+    return closer if len(closer.crops) >= len(found.crops) else found
+
+
+def _closer_region(shape: tuple[int, int], roi: tuple[int, int, int, int] | None,
+                   found: Found) -> tuple[int, int, int, int] | None:
+    """The part of a large frame to look at again when its digits came out small at working
+    resolution (a number written small on a sheet in a 12-megapixel photo): there a thin pen
+    thins out below a pixel and a digit is lost, and the reading is surely wrong. The region is
+    the digits' box with ZOOM_PAD of their height around it, at least ZOOM times smaller than the
+    frame; None when no closer look is needed or it would not be closer."""
+    h, w = shape
+    x0, y0, x1, y1 = 0, 0, w, h
+    if roi is not None:
+        rx, ry, rw, rh = (int(v) for v in roi)
+        x0, y0, x1, y1 = max(0, rx), max(0, ry), min(w, rx + rw), min(h, ry + rh)
+    side = max(x1 - x0, y1 - y0)
+    if side <= WORK_SIDE or not found.crops:
+        return None
+    tall = float(np.median([c.box[3] for c in found.crops]))
+    if tall * WORK_SIDE / side >= ZOOM_BELOW:
+        return None
+    pad = ZOOM_PAD * tall
+    left = max(x0, int(min(c.box[0] for c in found.crops) - pad))
+    top = max(y0, int(min(c.box[1] for c in found.crops) - pad))
+    right = min(x1, int(max(c.box[0] + c.box[2] for c in found.crops) + pad))
+    bottom = min(y1, int(max(c.box[1] + c.box[3] for c in found.crops) + pad))
+    if ZOOM * max(right - left, bottom - top) > side:
+        return None
+    return left, top, right - left, bottom - top
+
+
+def _located(frame: np.ndarray, roi: tuple[int, int, int, int] | None) -> Found:
+    """locate_digits at one resolution: the frame (or its roi) at WORK_SIDE at most."""
     ox, oy = 0, 0
     if roi is not None:
         rx, ry, rw, rh = (int(v) for v in roi)
