@@ -1293,20 +1293,30 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
     """find_digits, and the boxes of digit-like ink it could not cut into digits."""
     frame = _checked_frame(frame)
     found = _located(frame, roi)
-    region = _closer_region(frame.shape[:2], roi, found)
-    if region is None:
+    groups = _closer_regions(frame.shape[:2], roi, found)
+    if not groups:
         return found
-    closer = _located(frame, region)
+    closer = Found()
+    for region, crops in groups:
+        if region is None:  # too spread out to look at closer: as found
+            closer.crops.extend(crops)
+            continue
+        part = _located(frame, region)
+        closer.crops.extend(part.crops)
+        closer.unread.extend(part.unread)
     return closer if len(closer.crops) >= len(found.crops) else found
 
 
-def _closer_region(shape: tuple[int, int], roi: tuple[int, int, int, int] | None,
-                   found: Found) -> tuple[int, int, int, int] | None:
-    """The part of a large frame to look at again when its digits came out small at working
+def _closer_regions(shape: tuple[int, int], roi: tuple[int, int, int, int] | None, found: Found,
+                    ) -> list[tuple[tuple[int, int, int, int] | None, list[DigitCrop]]]:
+    """The parts of a large frame to look at again when its digits came out small at working
     resolution (a number written small on a sheet in a 12-megapixel photo): there a thin pen
-    thins out below a pixel and a digit is lost, and the reading is surely wrong. The region is
-    the digits' box with ZOOM_PAD of their height around it, at least ZOOM times smaller than the
-    frame; None when no closer look is needed or it would not be closer."""
+    thins out below a pixel and a digit is lost, and the reading is surely wrong.
+
+    The digits found are grouped by nearness (ZOOM_PAD of their height apart at most), in
+    reading order; each group's region is its box with ZOOM_PAD heights around it, inside the
+    roi, and None for a group too spread out to be seen ZOOM times closer. [] when no closer
+    look is needed: the frame was not downscaled, or its digits are tall enough."""
     h, w = shape
     x0, y0, x1, y1 = 0, 0, w, h
     if roi is not None:
@@ -1314,18 +1324,38 @@ def _closer_region(shape: tuple[int, int], roi: tuple[int, int, int, int] | None
         x0, y0, x1, y1 = max(0, rx), max(0, ry), min(w, rx + rw), min(h, ry + rh)
     side = max(x1 - x0, y1 - y0)
     if side <= WORK_SIDE or not found.crops:
-        return None
+        return []
     tall = float(np.median([c.box[3] for c in found.crops]))
     if tall * WORK_SIDE / side >= ZOOM_BELOW:
-        return None
+        return []
     pad = ZOOM_PAD * tall
-    left = max(x0, int(min(c.box[0] for c in found.crops) - pad))
-    top = max(y0, int(min(c.box[1] for c in found.crops) - pad))
-    right = min(x1, int(max(c.box[0] + c.box[2] for c in found.crops) + pad))
-    bottom = min(y1, int(max(c.box[1] + c.box[3] for c in found.crops) + pad))
-    if ZOOM * max(right - left, bottom - top) > side:
-        return None
-    return left, top, right - left, bottom - top
+    spans: list[list[float]] = []  # each group's padded box: left, top, right, bottom
+    members: list[list[DigitCrop]] = []
+    for crop in found.crops:
+        bx, by, bw, bh = crop.box
+        box = [bx - pad, by - pad, bx + bw + pad, by + bh + pad]
+        near = [k for k, s in enumerate(spans) if box[0] < s[2] and s[0] < box[2] and box[1] < s[3] and s[1] < box[3]]
+        for k in reversed(near[1:]):  # this crop joins groups that were apart
+            members[near[0]].extend(members.pop(k))
+            spans[near[0]] = _hull(spans[near[0]], spans.pop(k))
+        if near:
+            members[near[0]].append(crop)
+            spans[near[0]] = _hull(spans[near[0]], box)
+        else:
+            spans.append(box)
+            members.append([crop])
+    out = []
+    for (left, top, right, bottom), crops in zip(spans, members):
+        left, top = max(x0, int(left)), max(y0, int(top))
+        right, bottom = min(x1, int(right)), min(y1, int(bottom))
+        far = ZOOM * max(right - left, bottom - top) > side
+        out.append((None if far else (left, top, right - left, bottom - top), crops))
+    return out
+
+
+def _hull(a: list[float], b: list[float]) -> list[float]:
+    """The box (left, top, right, bottom) holding both boxes."""
+    return [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
 
 
 def _located(frame: np.ndarray, roi: tuple[int, int, int, int] | None) -> Found:

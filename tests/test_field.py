@@ -555,13 +555,13 @@ def test_small_digits_in_a_big_photo_are_looked_at_again_closer(mnist_test, clas
 def test_a_closer_look_keeps_the_roi_and_maps_boxes_back(mnist_test, classifier):
     """The region looked at again lies inside the roi asked for, and the boxes it finds are in
     the photo's own pixels: the same digits as the first look, only more of them."""
-    from edge_digits.edge.preprocess import _closer_region, _located
+    from edge_digits.edge.preprocess import _closer_regions, _located
 
     photo = next(iter(make_presentations(mnist_test.images, mnist_test.labels, "small-in-big", 1, seed=886)))
     h, w = photo.image.shape[:2]
     first = _located(photo.image, None)
-    region = _closer_region((h, w), None, first)
-    assert region is not None
+    [(region, crops)] = _closer_regions((h, w), None, first)
+    assert region is not None and len(crops) == len(first.crops)
     x, y, rw, rh = region
     assert 2 * max(rw, rh) <= max(h, w)
     boxes = [c.box for c in locate_digits(photo.image).crops]
@@ -570,11 +570,35 @@ def test_a_closer_look_keeps_the_roi_and_maps_boxes_back(mnist_test, classifier)
                [c.box for c in first.crops])
     # Asked for a roi, the closer look stays inside it; a frame of the working size needs none.
     roi = (0, y + rh // 4, w, rh // 2)  # a band across the photo, narrower than the region
-    inside = _closer_region((h, w), roi, _located(photo.image, roi))
+    [(inside, _)] = _closer_regions((h, w), roi, _located(photo.image, roi))
     assert inside is not None
     assert roi[0] <= inside[0] and roi[1] <= inside[1]
     assert inside[0] + inside[2] <= roi[0] + roi[2] and inside[1] + inside[3] <= roi[1] + roi[3]
-    assert _closer_region((480, 640), None, first) is None
+    assert _closer_regions((480, 640), None, first) == []
+
+
+def test_two_numbers_far_apart_in_a_big_photo_are_each_looked_at_closer(mnist_test, classifier):
+    """Two small numbers at the top and the bottom of a 4000×3000 page: together they span most
+    of it, so no one region is closer. Each is looked at closer on its own, and read in order
+    (15 of these 20 pages read with no closer look, 3 of them surely wrong; 19 now, none)."""
+    from edge_digits.presentations import _ink_on
+
+    rng = np.random.default_rng(1)
+    right, surely_wrong = 0, 0
+    for _ in range(20):
+        page, text = np.full((3000, 4000), 225, np.float32), ""
+        side = int(0.02 * 3000 * 28 / 20)
+        for y in (int(rng.uniform(300, 1000)), int(rng.uniform(1800, 2500))):
+            x = int(rng.uniform(300, 2800))
+            for _digit in range(int(rng.integers(3, 5))):
+                i = int(rng.integers(len(mnist_test.labels)))
+                _ink_on(page, mnist_test.images[i], x, y, side)
+                text += str(int(mnist_test.labels[i]))
+                x += int(0.8 * side)
+        reading = read_digits(cv2.GaussianBlur(page, (0, 0), 1.5).astype(np.uint8), classifier)
+        right += reading.text == text
+        surely_wrong += reading.text != text and min(d.confidence for d in reading.digits) >= 0.9
+    assert right >= 18 and surely_wrong == 0, (right, surely_wrong)
 
 
 def test_a_card_on_a_darker_desk_is_read_on_its_own(mnist_test, classifier):
