@@ -1293,7 +1293,7 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
     """find_digits, and the boxes of digit-like ink it could not cut into digits."""
     frame = _checked_frame(frame)
     found = _located(frame, roi)
-    groups = _closer_regions(frame.shape[:2], roi, found)
+    groups, up = _closer_regions(frame.shape[:2], roi, found)
     if not groups:
         return found
     closer = Found()
@@ -1301,33 +1301,56 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
         if region is None:  # too spread out to look at closer: as found
             closer.crops.extend(crops)
             continue
-        part = _located(frame, region)
+        part = _located_closer(frame, region, up)
         closer.crops.extend(part.crops)
         closer.unread.extend(part.unread)
     return closer if len(closer.crops) >= len(found.crops) else found
 
 
+def _located_closer(frame: np.ndarray, region: tuple[int, int, int, int], up: float) -> Found:
+    """_located on a region of the frame, enlarged `up` times first, its boxes in the frame's pixels."""
+    if up == 1:
+        return _located(frame, region)
+    x, y, w, h = region
+    part = cv2.resize(frame[y:y + h, x:x + w], (round(w * up), round(h * up)), interpolation=cv2.INTER_CUBIC)
+
+    def back(box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        return x + int(box[0] / up), y + int(box[1] / up), max(1, round(box[2] / up)), max(1, round(box[3] / up))
+
+    found = _located(part, None)
+    for crop in found.crops:
+        for c in (crop, crop.unlined, crop.joined):
+            if c is not None:
+                c.box = back(c.box)
+    found.unread = [back(b) for b in found.unread]
+    return found
+
+
 def _closer_regions(shape: tuple[int, int], roi: tuple[int, int, int, int] | None, found: Found,
-                    ) -> list[tuple[tuple[int, int, int, int] | None, list[DigitCrop]]]:
-    """The parts of a large frame to look at again when its digits came out small at working
-    resolution (a number written small on a sheet in a 12-megapixel photo): there a thin pen
-    thins out below a pixel and a digit is lost, and the reading is surely wrong.
+                    ) -> tuple[list[tuple[tuple[int, int, int, int] | None, list[DigitCrop]]], float]:
+    """The parts of a frame to look at again when its digits came out small at working
+    resolution, and how many times to enlarge them. A number written small on a sheet in a
+    12-megapixel photo, or 12 px tall in a 640×480 one: a thin pen thins out below a pixel at
+    the resolution digits are found at, a digit is lost, and the reading is surely wrong.
 
     The digits found are grouped by nearness (ZOOM_PAD of their height apart at most), in
     reading order; each group's region is its box with ZOOM_PAD heights around it, inside the
-    roi, and None for a group too spread out to be seen ZOOM times closer. [] when no closer
-    look is needed: the frame was not downscaled, or its digits are tall enough."""
+    roi, and None for a group too spread out to be seen ZOOM times closer: at full resolution
+    in a downscaled frame, enlarged ZOOM times otherwise. No groups when the digits are tall
+    enough."""
     h, w = shape
     x0, y0, x1, y1 = 0, 0, w, h
     if roi is not None:
         rx, ry, rw, rh = (int(v) for v in roi)
         x0, y0, x1, y1 = max(0, rx), max(0, ry), min(w, rx + rw), min(h, ry + rh)
     side = max(x1 - x0, y1 - y0)
-    if side <= WORK_SIDE or not found.crops:
-        return []
+    if not found.crops:
+        return [], 1.0
+    scale = WORK_SIDE / side if side > WORK_SIDE else 2.0 if side < SMALL_SIDE else 1.0  # as _working_grey
     tall = float(np.median([c.box[3] for c in found.crops]))
-    if tall * WORK_SIDE / side >= ZOOM_BELOW:
-        return []
+    if tall * scale >= ZOOM_BELOW:
+        return [], 1.0
+    up, room = (1.0, side) if scale < 1 else (ZOOM, WORK_SIDE)  # the region is seen at full size, or enlarged
     pad = ZOOM_PAD * tall
     spans: list[list[float]] = []  # each group's padded box: left, top, right, bottom
     members: list[list[DigitCrop]] = []
@@ -1348,9 +1371,9 @@ def _closer_regions(shape: tuple[int, int], roi: tuple[int, int, int, int] | Non
     for (left, top, right, bottom), crops in zip(spans, members):
         left, top = max(x0, int(left)), max(y0, int(top))
         right, bottom = min(x1, int(right)), min(y1, int(bottom))
-        far = ZOOM * max(right - left, bottom - top) > side
+        far = ZOOM * max(right - left, bottom - top) > room
         out.append((None if far else (left, top, right - left, bottom - top), crops))
-    return out
+    return out, up
 
 
 def _hull(a: list[float], b: list[float]) -> list[float]:
