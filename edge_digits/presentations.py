@@ -21,7 +21,9 @@ picture was taken or stored, each a way the reader once failed on:
   wide field);
 - `printed`: a number on a form, lines of print above and below it;
 - `black_and_white` (kind `black-and-white`): a field photo as a scanner or a fax stores it,
-  every pixel black or white, thresholded against the paper around it.
+  every pixel black or white, thresholded against the paper around it;
+- `small_in_small` (kind `small-in-small`): a number 10–16 px tall in a 640×480 photo, written
+  small or far from a webcam.
 
 Every random choice comes from the `rng` passed in. Use MNIST *test* digits to measure.
 """
@@ -39,7 +41,7 @@ from edge_digits.photos import Photo, camera_effects, illumination_gain, render_
 PAPER = 235
 PAPERS = [[245.0, 245, 245], [200, 235, 245], [215, 240, 225], [240, 240, 250]]  # a card's or sheet's BGR colours
 KINDS = ("square-frame", "rows", "small-in-big", "tilted", "stretched-frame", "dim", "on-desk", "held-up",
-         "enclosed", "printed", "black-and-white")
+         "enclosed", "printed", "black-and-white", "small-in-small")  # new kinds go last: kind k uses seed + k
 PRINT = ("Name", "Date of birth", "Total amount", "Signature", "Account holder", "Received with thanks",
          "Reference", "For office use only", "Please write clearly", "Room", "Patient", "Quantity")
 
@@ -99,6 +101,22 @@ def small_in_big(images: np.ndarray, labels: np.ndarray, rng: np.random.Generato
         boxes.append((x, y, side, side))
         x += int(0.8 * side)
     return Photo(cv2.GaussianBlur(page, (0, 0), 1.5).astype(np.uint8), text, boxes)
+
+
+def small_in_small(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> Photo:
+    """A 2–5 digit number 10–16 px tall in a 640×480 photo: written small, or far from a webcam."""
+    page, text, boxes = np.full((480, 640), rng.uniform(190, 235), np.float32), "", []
+    side = int(rng.uniform(10, 16) * 28 / 20)  # MNIST's ink fills 20 of its 28 rows
+    k = int(rng.integers(2, 6))
+    x, y = int(rng.uniform(20, 620 - (0.8 * k + 0.2) * side)), int(rng.uniform(20, 460 - side))
+    for _digit in range(k):
+        i = int(rng.integers(len(labels)))
+        _ink_on(page, images[i], x, y, side)
+        text += str(int(labels[i]))
+        boxes.append((x, y, side, side))
+        x += int(0.8 * side)
+    page = cv2.GaussianBlur(page, (0, 0), rng.uniform(0.5, 1.0)) + rng.normal(0, rng.uniform(1, 4), page.shape)
+    return Photo(np.clip(page, 0, 255).astype(np.uint8), text, boxes)
 
 
 def on_desk(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
@@ -308,8 +326,8 @@ def black_and_white(images: np.ndarray, labels: np.ndarray, count: int, seed: in
 
 
 PAIRS = {"tilted": tilted, "dim": dimmed, "black-and-white": black_and_white}  # kind → (before, after) pairs
-_ONE_EACH = {"rows": rows, "small-in-big": small_in_big, "on-desk": on_desk, "held-up": held_up,
-             "enclosed": enclosed, "printed": printed}  # kind → one picture from the rng
+_ONE_EACH = {"rows": rows, "small-in-big": small_in_big, "small-in-small": small_in_small, "on-desk": on_desk,
+             "held-up": held_up, "enclosed": enclosed, "printed": printed}  # kind → one picture from the rng
 
 
 def make_presentations(images: np.ndarray, labels: np.ndarray, kind: str, count: int, seed: int,

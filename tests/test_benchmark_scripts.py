@@ -44,7 +44,7 @@ def test_presentation_reports_every_kind(converted):
     kinds = [re.fullmatch(r"(\S.*?) +3 +[\d.]+%", line).group(1) for line in lines[1:-1]]
     assert kinds == ["square-frame", "rows", "small-in-big", "tilted", "tilted, upright", "stretched-frame", "dim",
                      "dim, full light", "on-desk", "held-up", "enclosed", "printed", "black-and-white",
-                     "black-and-white, grey"]
+                     "black-and-white, grey", "small-in-small"]
     assert re.fullmatch(r"model digits_int8\.tflite, \d+ s", lines[-1])
 
 
