@@ -33,7 +33,7 @@ WORK_SIDE = 1000  # longest side processed; larger frames are downscaled first .
 SMALL_SIDE = 400  # ... and smaller ones than this upscaled 2×
 ZOOM_BELOW = 24  # px: digits found shorter than this at working resolution ...
 ZOOM_PAD = 3  # ... are found again in their group's box with this many digit heights around it ...
-ZOOM = 2.0  # ... seen this many times closer: at full size in a downscaled frame, else enlarged so
+ZOOM = 2.0  # ... seen this many times closer: at full size in a downscaled frame, else enlarged this much
 MAX_DIGIT_ASPECT = 1.5  # a digit is at most this many times wider than tall (a wide 0, a 5 with a long bar)
 BAR_ASPECT = 2.0  # a digit with a bar of its own on top (a 5's, reaching right) may be this much wider than tall ...
 BAR_SLENDERNESS = 2.0  # ... when the bar is at least this many times wider than tall ...
@@ -1338,14 +1338,10 @@ def _closer_regions(shape: tuple[int, int], roi: tuple[int, int, int, int] | Non
     roi, and None for a group too spread out to be seen ZOOM times closer: at full resolution
     in a downscaled frame, enlarged ZOOM times otherwise. No groups when the digits are tall
     enough."""
-    h, w = shape
-    x0, y0, x1, y1 = 0, 0, w, h
-    if roi is not None:
-        rx, ry, rw, rh = (int(v) for v in roi)
-        x0, y0, x1, y1 = max(0, rx), max(0, ry), min(w, rx + rw), min(h, ry + rh)
-    side = max(x1 - x0, y1 - y0)
     if not found.crops:
         return [], 1.0
+    x0, y0, x1, y1 = _roi_bounds(shape, roi)
+    side = max(x1 - x0, y1 - y0)
     scale = WORK_SIDE / side if side > WORK_SIDE else 2.0 if side < SMALL_SIDE else 1.0  # as _working_grey
     tall = float(np.median([c.box[3] for c in found.crops]))
     if tall * scale >= ZOOM_BELOW:
@@ -1376,6 +1372,15 @@ def _closer_regions(shape: tuple[int, int], roi: tuple[int, int, int, int] | Non
     return out, up
 
 
+def _roi_bounds(shape: tuple[int, ...], roi: tuple[int, int, int, int] | None) -> tuple[int, int, int, int]:
+    """The part of a frame of `shape` that a roi (x, y, w, h) covers, as left, top, right, bottom."""
+    h, w = shape[:2]
+    if roi is None:
+        return 0, 0, w, h
+    rx, ry, rw, rh = (int(v) for v in roi)
+    return max(0, rx), max(0, ry), min(w, rx + rw), min(h, ry + rh)
+
+
 def _hull(a: list[float], b: list[float]) -> list[float]:
     """The box (left, top, right, bottom) holding both boxes."""
     return [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
@@ -1385,9 +1390,7 @@ def _located(frame: np.ndarray, roi: tuple[int, int, int, int] | None) -> Found:
     """locate_digits at one resolution: the frame (or its roi) at WORK_SIDE at most."""
     ox, oy = 0, 0
     if roi is not None:
-        rx, ry, rw, rh = (int(v) for v in roi)
-        x0, y0 = max(0, rx), max(0, ry)
-        x1, y1 = min(frame.shape[1], rx + rw), min(frame.shape[0], ry + rh)
+        x0, y0, x1, y1 = _roi_bounds(frame.shape, roi)
         if x1 <= x0 or y1 <= y0:
             return Found()
         frame, ox, oy = frame[y0:y1, x0:x1], x0, y0

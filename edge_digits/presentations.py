@@ -91,30 +91,34 @@ def rows(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> Ph
 
 def small_in_big(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator, share: float = 0.02) -> Photo:
     """A 3–5 digit number on a 4000×3000 photo, its digits `share` of the short side tall."""
-    page, text, boxes = np.full((3000, 4000), 225, np.float32), "", []
+    page = np.full((3000, 4000), 225, np.float32)
     side = int(share * 3000 * 28 / 20)  # MNIST's ink fills 20 of its 28 rows
     x, y = int(rng.uniform(500, 1500)), int(rng.uniform(500, 2000))
-    for _digit in range(int(rng.integers(3, 6))):
+    text, boxes = _number_in_a_row(page, images, labels, rng, x, y, side, int(rng.integers(3, 6)))
+    return Photo(cv2.GaussianBlur(page, (0, 0), 1.5).astype(np.uint8), text, boxes)
+
+
+def _number_in_a_row(page: np.ndarray, images: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
+                     x: int, y: int, side: int, count: int) -> tuple[str, list[tuple[int, int, int, int]]]:
+    """`count` random MNIST digits inked on the page from (x, y) in side × side cells 0.8 of a
+    side apart, in place: (their text, their cells)."""
+    text, boxes = "", []
+    for _digit in range(count):
         i = int(rng.integers(len(labels)))
         _ink_on(page, images[i], x, y, side)
         text += str(int(labels[i]))
         boxes.append((x, y, side, side))
         x += int(0.8 * side)
-    return Photo(cv2.GaussianBlur(page, (0, 0), 1.5).astype(np.uint8), text, boxes)
+    return text, boxes
 
 
 def small_in_small(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> Photo:
     """A 2–5 digit number 10–16 px tall in a 640×480 photo: written small, or far from a webcam."""
-    page, text, boxes = np.full((480, 640), rng.uniform(190, 235), np.float32), "", []
+    page = np.full((480, 640), rng.uniform(190, 235), np.float32)
     side = int(rng.uniform(10, 16) * 28 / 20)  # MNIST's ink fills 20 of its 28 rows
     k = int(rng.integers(2, 6))
     x, y = int(rng.uniform(20, 620 - (0.8 * k + 0.2) * side)), int(rng.uniform(20, 460 - side))
-    for _digit in range(k):
-        i = int(rng.integers(len(labels)))
-        _ink_on(page, images[i], x, y, side)
-        text += str(int(labels[i]))
-        boxes.append((x, y, side, side))
-        x += int(0.8 * side)
+    text, boxes = _number_in_a_row(page, images, labels, rng, x, y, side, k)
     page = cv2.GaussianBlur(page, (0, 0), rng.uniform(0.5, 1.0)) + rng.normal(0, rng.uniform(1, 4), page.shape)
     return Photo(np.clip(page, 0, 255).astype(np.uint8), text, boxes)
 
