@@ -901,8 +901,15 @@ def _blob(piece: _Piece) -> bool:
 
 def _row_height(heights: list[int]) -> float:
     """How tall the digits of this frame are: the tallest, unless one long descender (a 7, a 9
-    with a tail) towers over the rest, when 1.5 × the median is the honest figure."""
-    return min(max(heights), 1.5 * float(np.median(heights)))
+    with a tail) towers over the rest, when 1.5 × the median is the honest figure.
+
+    The median is of the pieces at least ROW_HEIGHT_SHARE of the tallest, when two or more are:
+    a few words of print beside a number (too few in a line to be taken for print) outnumber its
+    digits, and their letters' height would be taken for the digits'. One piece alone that tall
+    (a hand, a card's edge) sets nothing: the median is of all the pieces then."""
+    tall = max(heights)
+    peers = [h for h in heights if h >= ROW_HEIGHT_SHARE * tall]
+    return min(tall, 1.5 * float(np.median(peers if len(peers) >= 2 else heights)))
 
 
 def _plausible(pieces: list[_Piece], shape: tuple[int, int]) -> tuple[list[_Piece], list[_Piece]]:

@@ -265,12 +265,30 @@ def test_lines_of_print_above_and_below_a_number_are_no_digits(mnist_test, class
     assert texts == wanted
 
 
+def test_a_few_printed_words_do_not_set_the_height_of_the_digits(mnist_test, classifier):
+    """A short label above a number and another below it: too few letters in a line to be taken
+    as print, but together more pieces than the number has digits. The row's height was 1.5 × the
+    median piece's, a letter's, so every letter was read as a digit (2 of these 10 read). The
+    median is now taken over the pieces at least 0.3 as tall as the tallest, when two or more are."""
+    words = ("Date", "Ref", "No.", "Room", "Total", "Paid", "Sum", "Age", "Kg", "Qty")
+    texts, wanted = [], []
+    for k in range(10):
+        page = _page()
+        cv2.putText(page, words[k], (60, 100), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (40, 40, 40), 2)
+        cv2.putText(page, words[-1 - k], (330, 370), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (40, 40, 40), 2)
+        for j, index in enumerate((2 * k, 2 * k + 1)):
+            _draw_digit(page, mnist_test.images[index], 190 + 140 * j, 150, 150)
+        texts.append(read_digits(cv2.GaussianBlur(page, (0, 0), 0.8), classifier).text)
+        wanted.append(f"{mnist_test.labels[2 * k]}{mnist_test.labels[2 * k + 1]}")
+    assert sum(t == w for t, w in zip(texts, wanted)) >= 9, texts  # 10
+
+
 def test_print_close_above_and_below_a_number_is_not_grouped_with_its_digits(mnist_test, classifier):
     """The `printed` kind (development seed 786): letters of print a digit's height or less above
     or below it overlapped it in x and were grouped with it as fragments (10 of these 40 read).
     A piece under 0.3 of a digit's height, a quarter of that height or more away, is not."""
     photos = list(make_presentations(mnist_test.images, mnist_test.labels, "printed", 40, seed=786))
-    assert sum(read_digits(p.image, classifier).text == p.text for p in photos) >= 19  # 21
+    assert sum(read_digits(p.image, classifier).text == p.text for p in photos) >= 30  # 35 (21 before 2026-11-27)
 
 
 def test_a_short_underline_under_one_digit_is_not_its_base(mnist_test, classifier):
