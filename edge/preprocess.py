@@ -86,6 +86,7 @@ MAX_PIECE_ASPECT = 2.5  # a candidate is at most this many times wider than tall
 RUN_ASPECT = 4.0  # a row of touching digits is at most this many times wider than tall ...
 RUN_PENS = 5  # ... and at least this many pen widths tall (a bar is not)
 PRINT_PIECES, PRINT_SHARE = 6, 0.5  # a band of this many pieces under this share of the digits' height is print
+PRINT_LINE = 3  # ... and so is a line of this many small pieces side by side, grouped with no digit it is clear of
 ROW_HEIGHT_SHARE = 0.3  # a digit is at least this share of the row's height (an old-style 0 beside a 9) ...
 LOOP_SHARE = 0.2  # ... or, a closed loop, this share (a small 0 written mid-height: no dot, comma or dash is one)
 LOOP_HOLE = 0.15  # a closed loop encloses at least this share of its box
@@ -686,8 +687,10 @@ class _Group:
     x1: int
     y1: int
     area: int
+    printed: bool = False  # every component in a line of small letters (see _print_lines)
 
     def absorb(self, other: _Group) -> None:
+        self.printed = self.printed and other.printed
         self.ids += other.ids
         self.x0, self.y0 = min(self.x0, other.x0), min(self.y0, other.y0)
         self.x1, self.y1 = max(self.x1, other.x1), max(self.y1, other.y1)
@@ -725,6 +728,8 @@ def _same_digit(a: _Group, b: _Group) -> bool:
         return False
     if gap > APART_GAP * tall and min(a.y1 - a.y0, b.y1 - b.y0) < APART_SHARE * tall:
         return False  # a small piece well above or below: a letter of print, a mark
+    if gap > 0 and (a.printed or b.printed) and min(a.y1 - a.y0, b.y1 - b.y0) < APART_SHARE * tall:
+        return False  # letters in a line of print just above or below, however close
     return a.x_overlap(b) >= 0.5 * narrow and gap <= 0.5 * tall and _digit_shaped(a, b)
 
 
@@ -765,6 +770,8 @@ def _attach_fragments(groups: list[_Group], loops: set[int]) -> None:
             gh = g.y1 - g.y0
             if g is frag or gh <= height or frag.area < 0.05 * g.area:
                 continue
+            if frag.printed and g.y_gap(frag) > 0:
+                continue  # letters in a line of print just above or below the digit
             # It must reach over the digit (a 5's bar over its belly), not merely stand beside it:
             # a small digit next to a tall one is a neighbour, not a fragment.
             overlap = g.x_overlap(frag)
@@ -781,10 +788,35 @@ def _attach_fragments(groups: list[_Group], loops: set[int]) -> None:
             groups.remove(frag)
 
 
+def _print_lines(stats: np.ndarray) -> set[int]:
+    """Labels of the components in lines of print: PRINT_LINE or more small pieces (under
+    APART_SHARE of the row's height), alike in height, side by side on one level, each within
+    1.5 of its height of the next. A form's label printed just above or below a number is such a
+    line (closer than APART_GAP, its letters were grouped with the digits as their fragments); a
+    digit's own fragments are few, and stand over one another."""
+    if len(stats) < PRINT_LINE:
+        return set()
+    small = APART_SHARE * _row_height(list(stats[:, 3]))
+    pieces = sorted((s for s in stats if s[3] < small), key=lambda s: int(s[0]))
+    out: set[int] = set()
+    for i, s in enumerate(pieces):
+        line, (right, mid, h) = [s], (s[0] + s[2], s[1] + s[3] / 2, s[3])
+        for t in pieces[i + 1:]:
+            if t[0] - right > 1.5 * h:
+                break
+            if abs(t[1] + t[3] / 2 - mid) <= 0.5 * h and 0.5 * h <= t[3] <= 2 * h:
+                line.append(t)
+                right = max(right, t[0] + t[2])
+        if len(line) >= PRINT_LINE:
+            out.update(int(t[5]) for t in line)
+    return out
+
+
 def _group(stats: np.ndarray, loops: set[int]) -> list[tuple[list[int], tuple[int, int, int, int]]]:
     """Components → digits: merge fragments that overlap in x, then attach small leftovers."""
-    groups = [_Group([int(s[5])], int(s[0]), int(s[1]), int(s[0] + s[2]), int(s[1] + s[3]), int(s[4]))
-              for s in stats]
+    printed = _print_lines(stats)
+    groups = [_Group([int(s[5])], int(s[0]), int(s[1]), int(s[0] + s[2]), int(s[1] + s[3]), int(s[4]),
+                     int(s[5]) in printed) for s in stats]
     if len(groups) > 1:
         _merge_overlapping(groups)
         _attach_fragments(groups, loops)

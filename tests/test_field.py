@@ -283,6 +283,28 @@ def test_a_few_printed_words_do_not_set_the_height_of_the_digits(mnist_test, cla
     assert sum(t == w for t, w in zip(texts, wanted)) >= 9, texts  # 10
 
 
+def test_a_line_of_print_closer_than_a_quarter_digit_is_not_grouped_with_the_digits(mnist_test, classifier):
+    """A form's labels printed 0.15 of a digit's height above and below a number: their letters
+    were grouped with the digits as fragments (1 of these 12 read). Small pieces side by side in
+    a line (three or more) are print, and are not grouped with a digit they are clear of."""
+    texts, wanted = [], []
+    for k in range(12):
+        page = _page()
+        first, second = 2 * k + 100, 2 * k + 101
+        top, bottom = page.shape[0], 0
+        for j, index in enumerate((first, second)):
+            _draw_digit(page, mnist_test.images[index], 200 + 110 * j, 150, 110)
+            rows = np.nonzero(mnist_test.images[index].max(axis=1) > 60)[0]
+            top, bottom = min(top, 150 + rows.min() * 110 // 28), max(bottom, 150 + (rows.max() + 1) * 110 // 28)
+        gap = int(0.15 * (bottom - top))
+        cv2.putText(page, "Received with thanks", (150, top - gap), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (40, 40, 40), 2)
+        cv2.putText(page, "Signature of patient", (150, bottom + gap + 16), cv2.FONT_HERSHEY_SIMPLEX, 0.7,
+                    (40, 40, 40), 2)
+        texts.append(read_digits(cv2.GaussianBlur(page, (0, 0), 0.8), classifier).text)
+        wanted.append(f"{mnist_test.labels[first]}{mnist_test.labels[second]}")
+    assert sum(t == w for t, w in zip(texts, wanted)) >= 11, texts  # 12
+
+
 def test_print_close_above_and_below_a_number_is_not_grouped_with_its_digits(mnist_test, classifier):
     """The `printed` kind (development seed 786): letters of print a digit's height or less above
     or below it overlapped it in x and were grouped with it as fragments (10 of these 40 read).
