@@ -85,7 +85,7 @@ MIN_DIGIT_HEIGHT = 6  # pixels at working resolution, whatever the frame's size
 MAX_PIECE_ASPECT = 2.5  # a candidate is at most this many times wider than tall (touching digits, before a split)
 RUN_ASPECT = 4.0  # a row of touching digits is at most this many times wider than tall ...
 RUN_PENS = 5  # ... and at least this many pen widths tall (a bar is not)
-PRINT_PIECES, PRINT_SHARE = 6, 0.5  # a band of this many pieces under this share of the digits' height is print
+PRINT_PIECES, PRINT_SHARE = 6, 0.5  # a band of this many letters under this share of the digits' height is print
 PRINT_LINE = 3  # ... and so is a line of this many small pieces side by side, grouped with no digit it is clear of
 ROW_HEIGHT_SHARE = 0.3  # a digit is at least this share of the row's height (an old-style 0 beside a 9) ...
 LOOP_SHARE = 0.2  # ... or, a closed loop, this share (a small 0 written mid-height: no dot, comma or dash is one)
@@ -955,12 +955,14 @@ def _plausible(pieces: list[_Piece], shape: tuple[int, int]) -> tuple[list[_Piec
     min_h = max(MIN_DIGIT_HEIGHT, MIN_DIGIT_FRACTION * min(shape))
     pieces = [p for p in pieces if p.box[3] >= min_h and not _blob(p)]
     wide = [p for p in pieces if p.box[2] > MAX_PIECE_ASPECT * p.box[3]]
-    pieces = [p for p in pieces if p.box[2] <= MAX_PIECE_ASPECT * p.box[3] or _run_of_digits(p)]
-    if not pieces:
-        return pieces, []
+    narrow = [p for p in pieces if p.box[2] <= MAX_PIECE_ASPECT * p.box[3] or _run_of_digits(p)]
+    if not narrow:
+        return [], []
     # Faint pieces go first, so a faint shadow or show-through cannot set the row's height.
-    strongest = max(p.strength for p in pieces)
-    pieces = _without_print([p for p in pieces if p.strength >= STRENGTH_SHARE * strongest])
+    strongest = max(p.strength for p in narrow)
+    # Words too wide for a digit still count among the pieces of their line of print.
+    unprinted = {id(p) for p in _without_print([p for p in pieces if p.strength >= STRENGTH_SHARE * strongest])}
+    pieces = [p for p in narrow if id(p) in unprinted]
     tallest = _row_height([p.box[3] for p in pieces])
     kept = [p for p in pieces if p.box[3] >= ROW_HEIGHT_SHARE * tallest
             or (p.box[3] >= LOOP_SHARE * tallest and _closed_loop(p.own))]
@@ -1028,16 +1030,23 @@ def _bands(pieces: list[_Piece]) -> list[list[_Piece]]:
 
 def _without_print(pieces: list[_Piece]) -> list[_Piece]:
     """The pieces without lines of print (a form's labels above and below the number): a band of
-    PRINT_PIECES or more pieces, typically under PRINT_SHARE of the height of another band's of
-    two or more (the digits). Left in, a line of print sets the digits' height as its own."""
+    PRINT_PIECES or more letters (a word run together counts as its letters), its pieces typically
+    under PRINT_SHARE of the height of another band's of two or more (the digits). Left in, a line
+    of print sets the digits' height as its own, and its taller letters read as digits."""
     bands = _bands(pieces)
     if len(bands) < 2:
         return pieces
     typical = [float(np.median([p.box[3] for p in band])) for band in bands]
     digits = max((t for t, band in zip(typical, bands) if len(band) >= 2), default=0.0)
-    printed = {id(p) for t, band in zip(typical, bands) if len(band) >= PRINT_PIECES and t < PRINT_SHARE * digits
+    printed = {id(p) for t, band in zip(typical, bands) if _letters(band) >= PRINT_PIECES and t < PRINT_SHARE * digits
                for p in band}
     return [p for p in pieces if id(p) not in printed]
+
+
+def _letters(band: list[_Piece]) -> int:
+    """About how many letters a band of print holds: a word whose letters ran together is one
+    piece, about as many letters as it is times wider than tall."""
+    return sum(max(1, round(p.box[2] / p.box[3])) for p in band)
 
 
 def _without_underline(piece: _Piece) -> _Piece | None:

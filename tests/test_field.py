@@ -305,6 +305,22 @@ def test_a_line_of_print_closer_than_a_quarter_digit_is_not_grouped_with_the_dig
     assert sum(t == w for t, w in zip(texts, wanted)) >= 11, texts  # 12
 
 
+def test_a_line_of_print_whose_letters_ran_together_is_print(mnist_test, classifier):
+    """A bold label under a number, blurred: its words are single pieces too wide for a digit,
+    and were not counted among the line's pieces, so the line was too short to be print and its
+    tallest letters read as digits (2 of these 12 read). A word counts as its letters."""
+    texts, wanted = [], []
+    for k in range(12):
+        page = _page()
+        first, second = 2 * k + 200, 2 * k + 201
+        for j, index in enumerate((first, second)):
+            _draw_digit(page, mnist_test.images[index], 220 + 100 * j, 150, 100)
+        cv2.putText(page, "Signature by the paying party", (60, 330), cv2.FONT_HERSHEY_DUPLEX, 1.1, (40, 40, 40), 3)
+        texts.append(read_digits(cv2.GaussianBlur(page, (0, 0), 2.0), classifier).text)
+        wanted.append(f"{mnist_test.labels[first]}{mnist_test.labels[second]}")
+    assert sum(t == w for t, w in zip(texts, wanted)) >= 11, texts  # 12
+
+
 def test_print_close_above_and_below_a_number_is_not_grouped_with_its_digits(mnist_test, classifier):
     """The `printed` kind (development seed 786): letters of print a digit's height or less above
     or below it overlapped it in x and were grouped with it as fragments (10 of these 40 read).
