@@ -563,9 +563,10 @@ def _box_sides(labelled: tuple[int, np.ndarray, np.ndarray]) -> np.ndarray:
 
 
 def _rings(labelled: tuple[int, np.ndarray, np.ndarray]) -> np.ndarray:
-    """Rings and boxes drawn round digits without touching them (a circled answer), as a mask: a
-    thin component whose largest hole covers RING_HOLE of its box and holds another piece at least
-    RING_INSIDE of its height tall. A digit's loop holds no other piece; a grid's cells are small."""
+    """Rings and boxes drawn round digits (a circled answer), as a mask: a thin component whose
+    largest hole covers RING_HOLE of its box and holds another piece at least RING_INSIDE of its
+    height tall. A digit's loop holds no other piece; a grid's cells are small. A box that a digit
+    touches from inside is left to the box rules; of such a ring, only its outline is taken."""
     _, labels, stats = labelled
     out = np.zeros(labels.shape, np.uint8)
     w, h, area = stats[1:, 2], stats[1:, 3], stats[1:, 4]
@@ -594,15 +595,25 @@ def _rings(labelled: tuple[int, np.ndarray, np.ndarray]) -> np.ndarray:
         deep = cv2.erode(1 - outside[1:-1, 1:-1] | own, np.ones((k, k), np.uint8))
         if np.count_nonzero(deep & own) <= RING_DEEP * np.count_nonzero(own):
             out[by: by + bh, bx: bx + bw] |= own
+        elif _inked_corners(labels, stats[i, :4], i) == 0:
+            # A ring (no box: its corners are empty) that a digit touches from inside: only its
+            # outline goes, with the ends of the digit's strokes that reach into it.
+            out[by: by + bh, bx: bx + bw] |= own & (1 - deep)
     return out
 
 
 def _corners_inked(labels: np.ndarray, box: np.ndarray, i: int) -> bool:
     """Has component i ink within a few pixels of each corner of its bounding box (a box's corner,
     even rounded or drawn by hand)?"""
+    return _inked_corners(labels, box, i) == 4
+
+
+def _inked_corners(labels: np.ndarray, box: np.ndarray, i: int) -> int:
+    """At how many corners of its bounding box component i has ink within a few pixels (a ring:
+    none)."""
     bx, by, bw, bh = (int(v) for v in box)
     r = max(2, min(bw, bh) // 10)
-    return all((labels[y0: y0 + r, x0: x0 + r] == i).any()
+    return sum(bool((labels[y0: y0 + r, x0: x0 + r] == i).any())
                for y0 in (by, by + bh - r) for x0 in (bx, bx + bw - r))
 
 

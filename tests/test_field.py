@@ -78,10 +78,11 @@ def test_black_and_white_photos_are_the_field_photos_thresholded(mnist_test):
 
 def test_a_number_in_a_ring_or_a_wide_box_is_read(mnist_test, classifier):
     """The `enclosed` kind (development seed 785): 19 of these 40 read before rings and wide boxes
-    were taken out, 25 now. A ring that touches the digits, or one too thin to stay closed at
-    half resolution, still swallows them."""
+    were taken out, 25 once they were, 34 since a ring that a digit touches from inside loses its
+    outline (it swallowed the digit before). A ring too thin to stay closed at half resolution
+    still swallows them."""
     photos = list(make_presentations(mnist_test.images, mnist_test.labels, "enclosed", 40, seed=785))
-    assert sum(read_digits(p.image, classifier).text == p.text for p in photos) >= 23
+    assert sum(read_digits(p.image, classifier).text == p.text for p in photos) >= 31
 
 
 def test_generator_is_deterministic_and_streams(mnist_test):
@@ -232,8 +233,8 @@ def test_a_wide_box_round_one_small_digit_is_taken_out(mnist_test, classifier):
 def test_a_ring_drawn_round_a_digit_is_taken_out(mnist_test, classifier):
     """A circled answer: the ring and the digit overlap in x, so they were grouped as one piece
     and read as a 0 (17 of these 20). A thin closed ring holding another piece is taken out like a
-    box; a ring or box that a digit touches from inside is left to the box rules (the digit would
-    go with it)."""
+    box; a box that a digit touches from inside is left to the box rules (the digit would go with
+    it), and of such a ring only the outline is taken out."""
     texts = []
     for index in range(20):
         page = _page()
