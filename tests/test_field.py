@@ -309,7 +309,7 @@ def test_a_line_of_print_closer_than_a_quarter_digit_is_not_grouped_with_the_dig
 def test_a_line_of_print_whose_letters_ran_together_is_print(mnist_test, classifier):
     """A bold label under a number, blurred: its words are single pieces too wide for a digit,
     and were not counted among the line's pieces, so the line was too short to be print and its
-    tallest letters read as digits (2 of these 12 read). A word counts as its letters."""
+    tallest letters read as digits (none of these 12 read). A word counts as its letters."""
     texts, wanted = [], []
     for k in range(12):
         page = _page()
