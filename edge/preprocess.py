@@ -737,10 +737,9 @@ def _same_digit(a: _Group, b: _Group) -> bool:
     low = a if a.y0 > b.y0 else b
     if gap > UNDER_GAP * tall and low.x1 - low.x0 >= UNDER_FLAT * (low.y1 - low.y0):
         return False
-    if gap > APART_GAP * tall and min(a.y1 - a.y0, b.y1 - b.y0) < APART_SHARE * tall:
-        return False  # a small piece well above or below: a letter of print, a mark
-    if gap > 0 and (a.printed or b.printed) and min(a.y1 - a.y0, b.y1 - b.y0) < APART_SHARE * tall:
-        return False  # letters in a line of print just above or below, however close
+    if min(a.y1 - a.y0, b.y1 - b.y0) < APART_SHARE * tall and (
+            gap > APART_GAP * tall or (gap > 0 and (a.printed or b.printed))):
+        return False  # a small piece well above or below (a letter of print, a mark), or in a line of print
     return a.x_overlap(b) >= 0.5 * narrow and gap <= 0.5 * tall and _digit_shaped(a, b)
 
 
@@ -799,7 +798,7 @@ def _attach_fragments(groups: list[_Group], loops: set[int]) -> None:
             groups.remove(frag)
 
 
-def _print_lines(stats: np.ndarray) -> set[int]:
+def _print_lines(stats: np.ndarray, row: float) -> set[int]:
     """Labels of the components in lines of print: PRINT_LINE or more small pieces (under
     APART_SHARE of the row's height), alike in height, side by side on one level, each within
     1.5 of its height of the next. A form's label printed just above or below a number is such a
@@ -807,7 +806,7 @@ def _print_lines(stats: np.ndarray) -> set[int]:
     digit's own fragments are few, and stand over one another."""
     if len(stats) < PRINT_LINE:
         return set()
-    small = APART_SHARE * _row_height(list(stats[:, 3]))
+    small = APART_SHARE * row
     pieces = sorted((s for s in stats if s[3] < small), key=lambda s: int(s[0]))
     out: set[int] = set()
     for i, s in enumerate(pieces):
@@ -823,9 +822,10 @@ def _print_lines(stats: np.ndarray) -> set[int]:
     return out
 
 
-def _group(stats: np.ndarray, loops: set[int]) -> list[tuple[list[int], tuple[int, int, int, int]]]:
-    """Components → digits: merge fragments that overlap in x, then attach small leftovers."""
-    printed = _print_lines(stats)
+def _group(stats: np.ndarray, loops: set[int], row: float) -> list[tuple[list[int], tuple[int, int, int, int]]]:
+    """Components → digits: merge fragments that overlap in x, then attach small leftovers.
+    `row`: the components' row height (_row_height of their heights)."""
+    printed = _print_lines(stats, row)
     groups = [_Group([int(s[5])], int(s[0]), int(s[1]), int(s[0] + s[2]), int(s[1] + s[3]), int(s[4]),
                      int(s[5]) in printed) for s in stats]
     if len(groups) > 1:
@@ -838,10 +838,10 @@ def _group(stats: np.ndarray, loops: set[int]) -> list[tuple[list[int], tuple[in
 def _pieces(labels: np.ndarray, stats: np.ndarray) -> list[_Piece]:
     """Group the components into digits, each with its own mask and ink strength."""
     pieces = []
-    short = 0.6 * _row_height(list(stats[:, 3])) if len(stats) else 0
-    loops = {int(s[5]) for s in stats
-             if s[3] < short and _closed_loop((labels[s[1]:s[1] + s[3], s[0]:s[0] + s[2]] == s[5]).astype(np.uint8))}
-    for ids, (x, y, w, h) in _group(stats, loops):
+    row = _row_height(list(stats[:, 3])) if len(stats) else 0.0
+    loops = {int(s[5]) for s in stats if s[3] < 0.6 * row
+             and _closed_loop((labels[s[1]:s[1] + s[3], s[0]:s[0] + s[2]] == s[5]).astype(np.uint8))}
+    for ids, (x, y, w, h) in _group(stats, loops, row):
         box = labels[y:y + h, x:x + w]
         own = (box == ids[0] if len(ids) == 1 else np.isin(box, ids)).astype(np.uint8)
         pieces.append(_Piece((x, y, w, h), own))
