@@ -73,6 +73,8 @@ FRAME_SPAN = 0.95  # a vertical line (grid, margin, border) spans the whole fram
 SPLIT_MIN_WIDTH = 0.25  # a piece of a split is at least this many digit heights wide, and tall
 BLOB_KERNEL = 3  # strokes on a shadow patch stand out of an opening this many times their width
 SPLIT_TRIES = 4  # column-profile minima tried per cut
+PATH_REACH = 0.3  # a cut along a path strays at most this many digit heights from its column ...
+PATH_STEP = 80.0  # ... each step sideways costing a third of a pixel of full ink (255): it goes round ink, not far
 ONE_WIDE = 0.3  # a 1 glued to a neighbour is cut off at most this many digit heights in from the side ...
 ONE_TALL = 0.8  # ... and stands at least this share of the crop's height
 STROKE_WIDTH = 2.25  # MNIST's median stroke width in its 20×20 box (2·area/perimeter, test set)
@@ -1661,8 +1663,7 @@ def _cut_pieces(crop: DigitCrop, cuts: tuple[int, ...], min_tall: int) -> list[D
     """The crop cut at these ink columns, or [] when a piece's ink is shorter than min_tall (no
     ink, or a flat scrap of a stroke: a 2's base, a 7's bar, no digit)."""
     ink = crop.ink
-    h, w = ink.shape
-    fx, fy = crop.box[2] / w, crop.box[3] / h
+    w = ink.shape[1]
     edges = [0, *cuts, w]
     spans = []
     for a, b in zip(edges[:-1], edges[1:]):
@@ -1670,10 +1671,73 @@ def _cut_pieces(crop: DigitCrop, cuts: tuple[int, ...], min_tall: int) -> list[D
         if len(ys) == 0 or ys[-1] - ys[0] + 1 < min_tall:
             return []
         spans.append((a, b, ys[0], ys[-1] + 1))
-    return [DigitCrop(normalise_digit(ink[:, a:b]), (crop.box[0] + int(a * fx), crop.box[1] + int(top * fy),
-                                                     max(1, int((b - a) * fx)), max(1, int((bottom - top) * fy))),
-                      ink[:, a:b])
-            for a, b, top, bottom in spans]
+    return [_piece(crop, ink, a, b, top, bottom) for a, b, top, bottom in spans]
+
+
+def _piece(crop: DigitCrop, ink: np.ndarray, a: int, b: int, top: int, bottom: int) -> DigitCrop:
+    """Columns a:b of the crop's ink (or of a cut's share of it) as a crop of their own, its box
+    (columns a:b, rows top:bottom) in the frame's coordinates."""
+    fx, fy = crop.box[2] / crop.ink.shape[1], crop.box[3] / crop.ink.shape[0]
+    x, y = crop.box[0] + int(a * fx), crop.box[1] + int(top * fy)
+    box = (x, y, max(1, int((b - a) * fx)), max(1, int((bottom - top) * fy)))
+    return DigitCrop(normalise_digit(ink[:, a:b]), box, ink[:, a:b])
+
+
+def _cut_path(ink: np.ndarray, column: int, lo: int, hi: int) -> np.ndarray:
+    """The cheapest way down the crop near `column` (at most PATH_REACH heights from it, within
+    [lo, hi)): each pixel costs its ink + 1, each step sideways (one column a row at most)
+    PATH_STEP. Returns the cut's column in each row."""
+    h, w = ink.shape
+    reach = max(1, int(PATH_REACH * h))
+    a, b = max(lo, column - reach), min(hi, column + reach + 1)
+    if b <= a:
+        a, b = column, column + 1
+    cost = ink[:, a:b].astype(np.float32) + 1.0
+    total = np.empty_like(cost)  # the cheapest way down to each pixel
+    total[0] = cost[0]
+    for y in range(1, h):
+        above = total[y - 1]
+        best = above.copy()
+        np.minimum(best[1:], above[:-1] + PATH_STEP, out=best[1:])
+        np.minimum(best[:-1], above[1:] + PATH_STEP, out=best[:-1])
+        np.add(best, cost[y], out=total[y])
+    path = np.empty(h, np.int32)
+    x = int(total[-1].argmin())
+    path[-1] = x
+    for y in range(h - 1, 0, -1):  # back up: from the left, from above, from the right (ties in that order)
+        above = total[y - 1]
+        came = [(above[x - 1] + PATH_STEP, x - 1)] if x > 0 else []
+        came.append((above[x], x))
+        if x + 1 < len(above):
+            came.append((above[x + 1] + PATH_STEP, x + 1))
+        x = min(came, key=lambda c: c[0])[1]
+        path[y - 1] = x
+    return path + a
+
+
+def _path_pieces(crop: DigitCrop, cuts: tuple[int, ...], min_tall: int) -> list[DigitCrop]:
+    """As _cut_pieces, but each cut runs down the cheapest path through the ink near its column
+    (`_cut_path`), each to the right of the one before: a digit leaning over its neighbour keeps
+    the stroke that a straight cut would give the neighbour."""
+    ink = crop.ink
+    h, w = ink.shape
+    bounds = [np.zeros(h, np.int32)]
+    for k, c in enumerate(cuts):
+        lo = int(bounds[-1].max()) + 1 if k else 1
+        hi = cuts[k + 1] if k + 1 < len(cuts) else w - 1
+        bounds.append(np.maximum(_cut_path(ink, c, lo, hi), bounds[-1] + 1))
+    bounds.append(np.full(h, w, np.int32))
+    cols = np.arange(w)[None, :]
+    out = []
+    for left, right in zip(bounds[:-1], bounds[1:]):
+        mine = (cols >= left[:, None]) & (cols < right[:, None])
+        part = np.where(mine, ink, 0).astype(ink.dtype)
+        inked = part > 0
+        ys, xs = np.nonzero(inked.any(axis=1))[0], np.nonzero(inked.any(axis=0))[0]
+        if len(ys) == 0 or min(ys[-1] - ys[0], xs[-1] - xs[0]) + 1 < min_tall:
+            return []  # a path may stray towards a side: its piece must be as wide as a straight cut's
+        out.append(_piece(crop, part, int(xs[0]), int(xs[-1]) + 1, int(ys[0]), int(ys[-1]) + 1))
+    return out
 
 
 def split_off_ones(crop: DigitCrop) -> list[list[DigitCrop]]:
@@ -1703,13 +1767,15 @@ def split_off_ones(crop: DigitCrop) -> list[list[DigitCrop]]:
     return out
 
 
-def split_digit(crop: DigitCrop, parts: int) -> list[list[DigitCrop]]:
+def split_digit(crop: DigitCrop, parts: int, along_paths: bool = False) -> list[list[DigitCrop]]:
     """Ways to cut a crop holding `parts` touching digits (joined zeros, a cursive run) apart.
 
     Cuts are vertical, at minima of the ink's column profile, each piece at least
-    SPLIT_MIN_WIDTH digit heights wide, and its ink as tall. The caller keeps the split the
-    classifier is most sure of (segmentation by recognition); this only proposes, best
-    candidates first.
+    SPLIT_MIN_WIDTH digit heights wide, and its ink as tall. With `along_paths`, each cut runs
+    instead down the path through the least ink from near its column (`_cut_path`): touching
+    digits overlap, and a straight cut leaves a stroke of one with the other. The caller keeps
+    the split the classifier is most sure of (segmentation by recognition); this only proposes,
+    best candidates first.
     """
     if crop.ink is None or parts < 2:
         return []
@@ -1727,7 +1793,7 @@ def split_digit(crop: DigitCrop, parts: int) -> list[list[DigitCrop]]:
             options.append(cuts)
     out = []
     for cuts in options:
-        pieces = _cut_pieces(crop, cuts, min_w)
+        pieces = _path_pieces(crop, cuts, min_w) if along_paths else _cut_pieces(crop, cuts, min_w)
         if pieces:
             out.append(pieces)
     return out

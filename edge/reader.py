@@ -252,13 +252,19 @@ def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray], classifier:
         parts = range(2, min(MAX_PARTS, max(fits, 2 if w >= RIVAL_WIDTH * h else 0)) + 1)
         # A cut tried only to see whether the crop reads as several digits: the two likeliest do.
         options = [pieces for k in parts for pieces in split_digit(crop, k)[:None if k <= fits else RIVAL_CUTS]]
+        straight = len(options)
+        if w > WIDE * h:
+            # The same cuts, each down the path through the least ink near its column: touching
+            # digits overlap. Not in a crop one digit may fill: a path carves a wide 6 into a 6 and a 7.
+            options += [pieces for k in parts if k <= fits for pieces in split_digit(crop, k, along_paths=True)]
         # Every piece of every cut in one call into the runtime.
         flat = classifier.probabilities(np.stack([c.image for ps in options for c in ps])) if options else None
         start = 0
-        for pieces in options:
+        for n, pieces in enumerate(options):
             piece_probs = list(flat[start:start + len(pieces)])
             start += len(pieces)
-            rival = max(rival, min(float(q.max()) for q in piece_probs))
+            if n < straight:  # rivals are judged on the straight cuts alone, as before there were paths
+                rival = max(rival, min(float(q.max()) for q in piece_probs))
             if len(pieces) > fits:
                 continue  # tried only to see whether the crop could be read as several digits
             widths = [c.box[2] for c in pieces]
