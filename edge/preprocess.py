@@ -1687,7 +1687,7 @@ def _cut_path(ink: np.ndarray, column: int, lo: int, hi: int) -> np.ndarray:
     """The cheapest way down the crop near `column` (at most PATH_REACH heights from it, within
     [lo, hi)): each pixel costs its ink + 1, each step sideways (one column a row at most)
     PATH_STEP. Returns the cut's column in each row."""
-    h, w = ink.shape
+    h = ink.shape[0]
     reach = max(1, int(PATH_REACH * h))
     a, b = max(lo, column - reach), min(hi, column + reach + 1)
     if b <= a:
