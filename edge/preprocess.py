@@ -541,7 +541,7 @@ def _box_sides(labelled: tuple[int, np.ndarray, np.ndarray]) -> np.ndarray:
     for i in np.nonzero((w >= BOX_MIN) & (h >= BOX_MIN) & (area <= BOX_FILL * w * h))[0] + 1:
         bx, by, bw, bh = stats[i, :4]
         corners = labels[[by, by, by + bh - 1, by + bh - 1], [bx, bx + bw - 1, bx, bx + bw - 1]]
-        if not (corners == i).all() and not _corners_inked(labels, stats[i, :4], i):
+        if not (corners == i).all() and _inked_corners(labels, stats[i, :4], i) < 4:
             continue  # a digit: a box has ink in every corner of its bounding box
         own = (labels[by: by + bh, bx: bx + bw] == i).astype(np.uint8)
         dy, dx = max(2, bh // 10), max(2, bw // 10)
@@ -604,15 +604,9 @@ def _rings(labelled: tuple[int, np.ndarray, np.ndarray]) -> np.ndarray:
     return out
 
 
-def _corners_inked(labels: np.ndarray, box: np.ndarray, i: int) -> bool:
-    """Has component i ink within a few pixels of each corner of its bounding box (a box's corner,
-    even rounded or drawn by hand)?"""
-    return _inked_corners(labels, box, i) == 4
-
-
 def _inked_corners(labels: np.ndarray, box: np.ndarray, i: int) -> int:
-    """At how many corners of its bounding box component i has ink within a few pixels (a ring:
-    none)."""
+    """At how many corners of its bounding box component i has ink within a few pixels: a box
+    has all four (even rounded or drawn by hand), a ring none."""
     bx, by, bw, bh = (int(v) for v in box)
     r = max(2, min(bw, bh) // 10)
     return sum(bool((labels[y0: y0 + r, x0: x0 + r] == i).any())
