@@ -1669,12 +1669,13 @@ def _cut_pieces(crop: DigitCrop, cuts: tuple[int, ...], min_tall: int) -> list[D
 
 
 def _piece(crop: DigitCrop, ink: np.ndarray, a: int, b: int, top: int, bottom: int) -> DigitCrop:
-    """Columns a:b of the crop's ink (or of a cut's share of it) as a crop of their own, its box
-    (columns a:b, rows top:bottom) in the frame's coordinates."""
+    """Columns a:b, rows top:bottom of the crop's ink (or of a cut's share of it) as a crop of
+    their own, its box in the frame's coordinates. The piece's ink is as tall as its box, so it
+    can be cut again."""
     fx, fy = crop.box[2] / crop.ink.shape[1], crop.box[3] / crop.ink.shape[0]
     x, y = crop.box[0] + int(a * fx), crop.box[1] + int(top * fy)
     box = (x, y, max(1, int((b - a) * fx)), max(1, int((bottom - top) * fy)))
-    return DigitCrop(normalise_digit(ink[:, a:b]), box, ink[:, a:b])
+    return DigitCrop(normalise_digit(ink[top:bottom, a:b]), box, ink[top:bottom, a:b])
 
 
 def _cut_path(ink: np.ndarray, column: int, lo: int, hi: int) -> np.ndarray:

@@ -230,13 +230,14 @@ def _join_strokes(crops: list[DigitCrop], probs: list[np.ndarray], classifier: C
     return out_crops, out_probs, [joined[k] for k in chosen.values()]
 
 
-def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray], classifier: Classifier,
+def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray], classifier: Classifier, again: bool = True,
                     ) -> tuple[list[DigitCrop], list[np.ndarray], list[bool], list[bool]]:
     """Segmentation by recognition: a crop wide enough to hold touching digits is cut where the
     classifier is surest of every piece, if it is surer of them than of the whole, or at least as
     sure and they keep their readings under the variants clearly better than the whole does. Also says
     which of the returned crops came from a cut, and which were left whole though a cut reads
-    them as several sure digits too (rivalled: the model reads glued digits as one, surely)."""
+    them as several sure digits too (rivalled: the model reads glued digits as one, surely). With
+    `again`, the pieces of a cut are tried once more (`_cut_again`)."""
     out_crops: list[DigitCrop] = []
     out_probs: list[np.ndarray] = []
     split: list[bool] = []
@@ -286,11 +287,30 @@ def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray], classifier:
             split.append(False)
             rivalled.append(rival >= RIVAL)
         else:
-            out_crops.extend(best[0])
-            out_probs.extend(best[1])
-            split.extend([True] * len(best[0]))
-            rivalled.extend([False] * len(best[0]))
+            pieces, piece_probs = _cut_again(*best, classifier) if again else best
+            out_crops.extend(pieces)
+            out_probs.extend(piece_probs)
+            split.extend([True] * len(pieces))
+            rivalled.extend([False] * len(pieces))
     return out_crops, out_probs, split, rivalled
+
+
+def _cut_again(pieces: list[DigitCrop], probs: list[np.ndarray], classifier: Classifier,
+               ) -> tuple[list[DigitCrop], list[np.ndarray]]:
+    """The pieces of a cut, each piece as wide as two digits of its own height tried once more
+    as touching digits. A cut may leave two digits together: the crop's column profile had no
+    minimum between them, or they are smaller than the crop is tall (its pieces must be a quarter
+    of its height wide), and one cut too few often reads as surely (`8728` read `872`)."""
+    out_crops: list[DigitCrop] = []
+    out_probs: list[np.ndarray] = []
+    for crop, p in zip(pieces, probs):
+        if crop.box[2] >= 2 * SPLIT_WIDTH * crop.box[3]:
+            more, more_probs, _, _ = _split_touching([crop], [p], classifier, again=False)
+        else:
+            more, more_probs = [crop], [p]
+        out_crops.extend(more)
+        out_probs.extend(more_probs)
+    return out_crops, out_probs
 
 
 def _glued_one(crop: DigitCrop, p: np.ndarray, classifier: Classifier,

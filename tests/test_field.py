@@ -1217,6 +1217,17 @@ def test_touching_digits_are_also_cut_along_a_path(mnist_test, classifier):
     assert exact >= 24, exact
 
 
+def test_a_piece_of_a_cut_holding_two_digits_is_cut_again(mnist_test, classifier):
+    """A cut may leave two touching digits in one piece (no column minimum between them at the
+    whole crop's height), which reads as one digit as surely: none of these six forced touching
+    photos read exactly before each piece as wide as two of its own height was tried again."""
+    wanted = {16: "13792", 84: "7184", 137: "266", 157: "2122", 184: "6524", 224: "8728"}
+    photos = list(make_field_photos(mnist_test.images, mnist_test.labels, max(wanted) + 1, seed=912, scene="touching"))
+    assert {i: photos[i].text for i in wanted} == wanted
+    texts = {i: read_digits(photos[i].image, classifier).text for i in wanted}
+    assert sum(texts[i] == wanted[i] for i in wanted) >= 5, texts
+
+
 def test_four_touching_digits_wider_than_a_piece_may_be_are_read(mnist_test, classifier):
     """Four digits overlapping by a tenth make one piece up to three times as wide as tall. Wider
     than MAX_PIECE_ASPECT, it was left out whole: 4 of these 40 numbers read as nothing, 18
