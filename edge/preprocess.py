@@ -73,6 +73,8 @@ FRAME_SPAN = 0.95  # a vertical line (grid, margin, border) spans the whole fram
 SPLIT_MIN_WIDTH = 0.25  # a piece of a split is at least this many digit heights wide, and tall
 BLOB_KERNEL = 3  # strokes on a shadow patch stand out of an opening this many times their width
 SPLIT_TRIES = 4  # column-profile minima tried per cut
+VALLEYS = 2  # the deepest dips of the ink's outline also tried as cut columns ...
+VALLEY_DEPTH = 0.05  # ... where the upper outline dips and the lower one rises at least this many heights
 PATH_REACH = 0.3  # a cut along a path strays at most this many digit heights from its column ...
 PATH_STEP = 80.0  # ... each step sideways costing a third of a pixel of full ink (255): it goes round ink, not far
 ONE_WIDE = 0.3  # a 1 glued to a neighbour is cut off at most this many digit heights in from the side ...
@@ -1653,6 +1655,33 @@ def _column_profile(ink: np.ndarray) -> np.ndarray:
     return cv2.GaussianBlur(ink.astype(np.float32).sum(axis=0)[None, :], (0, 0), max(1.0, ink.shape[0] / 40))[0]
 
 
+def _outline_valleys(ink: np.ndarray, min_w: int) -> list[int]:
+    """Columns where the ink's upper outline dips and its lower outline rises between two humps,
+    each at least VALLEY_DEPTH heights, deepest first and min_w apart. Two round digits touching
+    (joined zeros) meet there, where their column profile peaks: each loop's inside is emptier.
+    A 2's hooked tail dips one outline only."""
+    h, w = ink.shape
+    inked = ink > 0
+    has = inked.any(axis=0)
+    top = np.where(has, inked.argmax(axis=0), h)
+    bottom = np.where(has, h - 1 - inked[::-1].argmax(axis=0), -1)
+    # The highest top and lowest bottom on each side of each column, the column itself left out.
+    top_left, top_right = np.minimum.accumulate(top), np.minimum.accumulate(top[::-1])[::-1]
+    bottom_left, bottom_right = np.maximum.accumulate(bottom), np.maximum.accumulate(bottom[::-1])[::-1]
+    depth = np.zeros(w)
+    inner = slice(1, w - 1)
+    dip = top[inner] - np.maximum(top_left[:-2], top_right[2:])
+    rise = np.minimum(bottom_left[:-2], bottom_right[2:]) - bottom[inner]
+    depth[inner] = np.where(has[inner], np.minimum(dip, rise), 0)
+    out: list[int] = []
+    for i in np.argsort(-depth, kind="stable"):
+        if depth[i] < VALLEY_DEPTH * h:
+            break
+        if min_w <= i < w - min_w and all(abs(int(i) - j) >= min_w for j in out):
+            out.append(int(i))
+    return out
+
+
 def _cut_pieces(crop: DigitCrop, cuts: tuple[int, ...], min_tall: int) -> list[DigitCrop]:
     """The crop cut at these ink columns, or [] when a piece's ink is shorter than min_tall (no
     ink, or a flat scrap of a stroke: a 2's base, a 7's bar, no digit)."""
@@ -1762,15 +1791,17 @@ def split_off_ones(crop: DigitCrop) -> list[list[DigitCrop]]:
     return out
 
 
-def split_digit(crop: DigitCrop, parts: int, along_paths: bool = False) -> list[list[DigitCrop]]:
+def split_digit(crop: DigitCrop, parts: int, along_paths: bool = False, valleys: bool = False,
+                ) -> list[list[DigitCrop]]:
     """Ways to cut a crop holding `parts` touching digits (joined zeros, a cursive run) apart.
 
     Cuts are vertical, at minima of the ink's column profile, each piece at least
     SPLIT_MIN_WIDTH digit heights wide, and its ink as tall. With `along_paths`, each cut runs
     instead down the path through the least ink from near its column (`_cut_path`): touching
-    digits overlap, and a straight cut leaves a stroke of one with the other. The caller keeps
-    the split the classifier is most sure of (segmentation by recognition); this only proposes,
-    best candidates first.
+    digits overlap, and a straight cut leaves a stroke of one with the other. With `valleys`,
+    the deepest dips of the ink's outline are tried as columns too (`_outline_valleys`): joined
+    zeros. The caller keeps the split the classifier is most sure of (segmentation by
+    recognition); this only proposes, best candidates first.
     """
     if crop.ink is None or parts < 2:
         return []
@@ -1781,8 +1812,12 @@ def split_digit(crop: DigitCrop, parts: int, along_paths: bool = False) -> list[
     minima = [i for i in range(min_w, w - min_w) if profile[i] <= profile[i - 1] and profile[i] <= profile[i + 1]]
     minima.sort(key=lambda i: profile[i])
     # parts - 1 cuts among the deepest minima (SPLIT_TRIES of them, one more per part beyond three).
+    minima = minima[:SPLIT_TRIES + max(0, parts - 3)]
+    if valleys:
+        new = [v for v in _outline_valleys(ink, min_w) if all(abs(v - m) >= min_w // 2 for m in minima)]
+        minima += new[:VALLEYS]
     options: list[tuple[int, ...]] = []
-    for cuts in itertools.combinations(minima[:SPLIT_TRIES + max(0, parts - 3)], parts - 1):
+    for cuts in itertools.combinations(minima, parts - 1):
         cuts = tuple(sorted(cuts))
         if all(b - a >= min_w for a, b in zip(cuts, cuts[1:])):
             options.append(cuts)

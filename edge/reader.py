@@ -252,12 +252,14 @@ def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray], classifier:
         best, best_rank, rival = None, -np.inf, 0.0
         parts = range(2, min(MAX_PARTS, max(fits, 2 if w >= RIVAL_WIDTH * h else 0)) + 1)
         # A cut tried only to see whether the crop reads as several digits: the two likeliest do.
-        options = [pieces for k in parts for pieces in split_digit(crop, k)[:None if k <= fits else RIVAL_CUTS]]
+        options = [pieces for k in parts
+                   for pieces in split_digit(crop, k, valleys=k <= fits)[:None if k <= fits else RIVAL_CUTS]]
         straight = len(options)
         if w > WIDE * h:
             # The same cuts, each down the path through the least ink near its column: touching
             # digits overlap. Not in a crop one digit may fill: a path carves a wide 6 into a 6 and a 7.
-            options += [pieces for k in parts if k <= fits for pieces in split_digit(crop, k, along_paths=True)]
+            options += [pieces for k in parts if k <= fits
+                        for pieces in split_digit(crop, k, along_paths=True, valleys=True)]
         # Every piece of every cut in one call into the runtime.
         flat = classifier.probabilities(np.stack([c.image for ps in options for c in ps])) if options else None
         start = 0
