@@ -39,6 +39,8 @@ SIDE_PEN = 0.3  # a 1 at the end of a number with under this share of its pen is
 TALL_ONE, TAIL_CUT = 1.35, 1.1  # a 1 this many times the row's height is read again cut to TAIL_CUT × it (a tail)
 NO_DIGIT = 0.45  # a crop whose likeliest digit scores less is no digit (a currency sign, a mark)
 SIGN_TOP, SIGN_SURE = 0.7, 0.2  # a number's first crop scoring under these (likeliest, agreement) is a sign ($, €)
+DOLLAR_SURE = 0.3  # ... and so is a first crop read as a 5 under this surely, reaching above and below ...
+DOLLAR_REACH = 0.03  # ... the digit after it by this share of that digit's height: a $
 STEADY_PIECE = 0.5  # ... or its pieces keep their readings under the variants better than the whole does, each this
 CROWDED = 0.35  # a crop crossing three strokes or more in this share of its rows may be two overlapping digits
 TURN_LOW, TURN_SURE, DOUBT_TURN = 0.9, 0.9, 0.85  # read_any_way_up: when to turn, what to keep, its cap
@@ -118,7 +120,7 @@ def read_digits(frame: np.ndarray, classifier: Classifier, source: str = "",
     # A digit touching a page edge, a margin or a shadow that was left out may have lost a stroke to it.
     confidences = np.minimum(confidences, [DOUBT_SPLIT if c.at_edge else 1.0 for c in crops])
     top = float(probs[0].max())
-    if len(crops) > 1 and top < SIGN_TOP and confidences[0] < SIGN_SURE:
+    if len(crops) > 1 and (top < SIGN_TOP and confidences[0] < SIGN_SURE or _dollar(crops, labels, confidences)):
         # A currency sign before the amount: barely a digit, and no variant agrees. Had it been
         # one, the reading would be wrong: the next digit is no surer than the sign was a digit.
         crops, probs, labels, confidences = _leave_out({0}, crops, probs, labels, confidences)
@@ -133,6 +135,17 @@ def read_digits(frame: np.ndarray, classifier: Classifier, source: str = "",
         reading.digits.append(Digit(label, confidence, tuple(int(v) for v in crop.box),
                                     uncertain=confidence < min_confidence, probs=p))
     return reading
+
+
+def _dollar(crops: list[DigitCrop], labels: list[int], confidences: np.ndarray) -> bool:
+    """Whether the first crop is a $ before the amount: read as an unsure 5 (the model gives a
+    $ up to 0.9 as a 5, but the variants do not agree), its stroke reaching above and below the
+    digit after it. A 5 that begins a number sits on the line with the digits after it."""
+    if labels[0] != 5 or confidences[0] >= DOLLAR_SURE:
+        return False
+    (_, y, _, h), (_, ny, _, nh) = crops[0].box, crops[1].box
+    reach = DOLLAR_REACH * nh
+    return y < ny - reach and y + h > ny + nh + reach
 
 
 def read_any_way_up(frame: np.ndarray, classifier: Classifier, source: str = "",
