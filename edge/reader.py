@@ -98,6 +98,9 @@ def read_digits(frame: np.ndarray, classifier: Classifier, source: str = "",
     crops, probs, joined = _join_strokes(crops, probs, classifier)
     crops, probs, split, rivalled = _split_touching(crops, probs, classifier)
     rivalled = [r or any(c is d for d in lined) for c, r in zip(crops, rivalled)]
+    # A tail far below the line can leave a digit reading as none: cut it before marks are left out.
+    crops, probs, untailed = _without_tails(crops, probs, classifier, unsure=True)
+    rivalled = [r or i in untailed for i, r in enumerate(rivalled)]
     crops, probs, split, doubt = _drop_not_digits(crops, probs, split, rivalled)
     if not crops:
         return reading
@@ -415,21 +418,26 @@ def segmentation_doubt(crops: list[DigitCrop], split: list[bool]) -> np.ndarray:
     return caps
 
 
-def _without_tails(crops: list[DigitCrop], probs: list[np.ndarray], classifier: Classifier,
+def _without_tails(crops: list[DigitCrop], probs: list[np.ndarray], classifier: Classifier, unsure: bool = False,
                    ) -> tuple[list[DigitCrop], list[np.ndarray], list[int]]:
     """A 9, 7 or 4 with a long tail, shrunk into MNIST's 20×20 box, keeps a loop or a bar too
     small to see and reads as a 1. A 1 much taller than the row's other digits is read again with
     its tail cut to about the row's height; a different digit read at 0.9 or more is kept
     instead. Where the cut reads as another digit at all, either reading is a guess: also
-    returns which crops those are."""
+    returns which crops those are.
+
+    With `unsure`, the crops tried are those the model gives no digit NO_DIGIT to instead (a 7
+    whose stem runs far below the line, as in old registers, reads as nothing at all and would
+    be left out as a mark); a cut read as any digit at 0.9 or more is kept, and returned."""
     labels = [int(p.argmax()) for p in probs]
-    if len(crops) < 2 or 1 not in labels:
+    tried = [float(p.max()) < NO_DIGIT for p in probs] if unsure else [label == 1 for label in labels]
+    if len(crops) < 2 or not any(tried):
         return crops, probs, []
     heights = np.array([c.box[3] for c in crops], float)
     which, cut = [], []
     for i, crop in enumerate(crops):
         row = _median_of_others(heights, i)
-        if labels[i] == 1 and heights[i] > TALL_ONE * row and crop.ink is not None:
+        if tried[i] and heights[i] > TALL_ONE * row and crop.ink is not None:
             keep = max(1, int(round(crop.ink.shape[0] * TAIL_CUT * row / heights[i])))
             which.append(i)
             cut.append(DigitCrop(normalise_digit(crop.ink[:keep]), (*crop.box[:3], max(1, round(TAIL_CUT * row))),
@@ -439,7 +447,10 @@ def _without_tails(crops: list[DigitCrop], probs: list[np.ndarray], classifier: 
     p = classifier.probabilities(np.stack([c.image for c in cut]))
     crops, probs, rivalled = list(crops), list(probs), []
     for i, c, q in zip(which, cut, p):
-        if int(q.argmax()) != 1 and float(q.max()) >= 0.5:
+        if unsure and float(q.max()) >= 0.9:
+            rivalled.append(i)
+            crops[i], probs[i] = c, q
+        elif not unsure and int(q.argmax()) != 1 and float(q.max()) >= 0.5:
             rivalled.append(i)
             if float(q.max()) >= 0.9:
                 crops[i], probs[i] = c, q
