@@ -37,6 +37,7 @@ WIDE = 1.35  # a crop left whole though this many times wider than tall may hold
 SHORT_ONE, THIN_ONE = 0.6, 0.5  # a 1 under this share of the row's median height, or pen width, is doubtful
 SIDE_PEN = 0.3  # a 1 at the end of a number with under this share of its pen is a box's side, touching a line or not
 TALL_ONE, TAIL_CUT = 1.35, 1.1  # a 1 this many times the row's height is read again cut to TAIL_CUT × it (a tail)
+SLASH_REACH = 0.25  # ... or, reaching this share of its neighbours' height past them above and below, is a slash
 NO_DIGIT = 0.45  # a crop whose likeliest digit scores less is no digit (a currency sign, a mark)
 SIGN_TOP, SIGN_SURE = 0.7, 0.2  # a number's first crop scoring under these (likeliest, agreement) is a sign ($, €)
 DOLLAR_SURE = 0.3  # ... and so is a first crop read as a 5 under this surely, reaching above and below ...
@@ -94,6 +95,7 @@ def read_digits(frame: np.ndarray, classifier: Classifier, source: str = "",
     if not crops:
         return reading
     probs = list(classifier.probabilities(np.stack([c.image for c in crops])))
+    crops, probs = _without_slashes(crops, probs, classifier)
     crops, probs, lined = _without_underlines(crops, probs, classifier)
     crops, probs, joined = _join_strokes(crops, probs, classifier)
     crops, probs, split, rivalled = _split_touching(crops, probs, classifier)
@@ -138,6 +140,45 @@ def read_digits(frame: np.ndarray, classifier: Classifier, source: str = "",
         reading.digits.append(Digit(label, confidence, tuple(int(v) for v in crop.box),
                                     uncertain=confidence < min_confidence, probs=p))
     return reading
+
+
+def _without_slashes(crops: list[DigitCrop], probs: list[np.ndarray], classifier: Classifier,
+                     ) -> tuple[list[DigitCrop], list[np.ndarray]]:
+    """The crops without the slashes between a date's numbers (`10/10/1982`): a stroke read
+    as a 1, much taller than the row's digits and reaching well past the digits on either side
+    of it, above and below, that is no digit's long tail either. A 1 is about as tall as the
+    digits beside it. Left in, a slash reads as a sure 1, or is joined to the digit before it
+    (`0/` read as a 4)."""
+    if len(crops) < 3:
+        return crops, probs
+    heights = np.array([c.box[3] for c in crops], float)
+    drop = set()
+    for i in range(1, len(crops) - 1):
+        if int(probs[i].argmax()) != 1 or heights[i] < TALL_ONE * _median_of_others(heights, i):
+            continue
+        (_, y, _, h), sides = crops[i].box, [crops[i - 1].box, crops[i + 1].box]
+        top, bottom = min(b[1] for b in sides), max(b[1] + b[3] for b in sides)
+        reach = SLASH_REACH * (bottom - top)
+        if y < top - reach and y + h > bottom + reach and not _tail_of_digit(crops[i], bottom - top, classifier):
+            drop.add(i)
+            crops[i - 1].joined = None  # the stroke before it may no longer be joined to it
+    keep = [i for i in range(len(crops)) if i not in drop]
+    return [crops[i] for i in keep], [probs[i] for i in keep]
+
+
+def _tail_of_digit(crop: DigitCrop, row: float, classifier: Classifier) -> bool:
+    """Whether the crop without its tail (`_tail_cut`) reads as a digit other than 1: a 9, 7
+    or 4 with a long tail read as a 1."""
+    if crop.ink is None:
+        return False
+    q = classifier.probabilities(_tail_cut(crop, row).image[None])[0]
+    return int(q.argmax()) != 1 and float(q.max()) >= 0.5
+
+
+def _tail_cut(crop: DigitCrop, row: float) -> DigitCrop:
+    """The crop cut to TAIL_CUT × the row's height `row` from its top (its ink must be known)."""
+    keep = max(1, int(round(crop.ink.shape[0] * TAIL_CUT * row / crop.box[3])))
+    return DigitCrop(normalise_digit(crop.ink[:keep]), (*crop.box[:3], max(1, round(TAIL_CUT * row))), crop.ink[:keep])
 
 
 def _dollar(crops: list[DigitCrop], labels: list[int], confidences: np.ndarray) -> bool:
@@ -438,10 +479,8 @@ def _without_tails(crops: list[DigitCrop], probs: list[np.ndarray], classifier: 
     for i, crop in enumerate(crops):
         row = _median_of_others(heights, i)
         if tried[i] and heights[i] > TALL_ONE * row and crop.ink is not None:
-            keep = max(1, int(round(crop.ink.shape[0] * TAIL_CUT * row / heights[i])))
             which.append(i)
-            cut.append(DigitCrop(normalise_digit(crop.ink[:keep]), (*crop.box[:3], max(1, round(TAIL_CUT * row))),
-                                 crop.ink[:keep]))
+            cut.append(_tail_cut(crop, row))
     if not which:
         return crops, probs, []
     p = classifier.probabilities(np.stack([c.image for c in cut]))

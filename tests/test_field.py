@@ -977,6 +977,25 @@ def test_a_digit_with_a_tail_that_reads_as_no_digit_is_read_without_it(mnist_tes
     assert texts.count("343") >= 86, {t: texts.count(t) for t in set(texts)}
 
 
+def test_the_slashes_of_a_date_are_no_ones(mnist_test, classifier):
+    """Dates written `94/55/31`: a slash reaching well past the digits beside it, above and
+    below, reads as a sure 1 (or is joined to the digit before it). 2 of these 40 read before."""
+    rng = np.random.default_rng(0)
+    texts, wants = [], []
+    for _ in range(40):
+        page = np.full((240, 640), 235, np.uint8)
+        x, want = 40, ""
+        for j, i in enumerate(rng.integers(0, len(mnist_test.labels), 6)):
+            x += _draw_ink(page, mnist_test.images[i], x, 90, 60) + 12
+            want += str(mnist_test.labels[i])
+            if j in (1, 3):
+                cv2.line(page, (x, 90 + 60 + 18), (x + 30, 90 - 18), 30, 4, cv2.LINE_AA)
+                x += 30 + 12
+        texts.append(read_digits(cv2.GaussianBlur(page, (0, 0), 0.7), classifier).text)
+        wants.append(want)
+    assert sum(t == w for t, w in zip(texts, wants)) >= 36, list(zip(wants, texts))
+
+
 def test_a_one_with_a_short_flag_is_read_as_a_one(mnist_test, classifier):
     """Many writers start a 1 with a short flag down to the left; a model that never saw one
     reads it as a 7 (68 of these 100 read as 1s with the model shipped before)."""
