@@ -669,8 +669,9 @@ def _typical_height(mask: np.ndarray, unlike_lines: bool = False, labelled: tupl
     """Height of the tallest sizeable components: how tall the digits in this frame are.
 
     `unlike_lines` counts only components that cannot be mostly line: not much wider than tall
-    (a ruled line with digits on it) and, unless `spanning`, not spanning the whole frame (a
-    squared-paper grid).
+    (a ruled line with digits on it) and, unless `spanning`, neither spanning the whole frame (a
+    squared-paper grid) nor a thin stroke down its whole height (a register's column rule, a
+    margin: taken for the digits' height, it is too short to be a line of that height).
     """
     count, _, stats = labelled if labelled is not None else _label(mask)
     if count <= 1:
@@ -679,7 +680,8 @@ def _typical_height(mask: np.ndarray, unlike_lines: bool = False, labelled: tupl
     if unlike_lines:
         h, w = mask.shape
         grid = (stats[:, 2] > 0.9 * w) & (stats[:, 3] > 0.9 * h) & (not spanning)
-        stats = stats[(stats[:, 2] < 3 * stats[:, 3]) & ~grid]
+        rule = (stats[:, 3] >= FRAME_SPAN * h) & (stats[:, 2] * 8 < stats[:, 3]) & (not spanning)
+        stats = stats[(stats[:, 2] < 3 * stats[:, 3]) & ~grid & ~rule]
         if not len(stats):
             return 0
     stats = stats[stats[:, 4] >= max(MIN_PIECE_AREA, SPECK_SHARE * stats[:, 4].max())]

@@ -27,6 +27,7 @@ from edge_digits.edge.reader import (
     _dollar,
     _drop_not_digits,
     crowded_rows,
+    load_image,
     one_doubt,
     read_digits,
     segmentation_doubt,
@@ -994,6 +995,25 @@ def test_the_slashes_of_a_date_are_no_ones(mnist_test, classifier):
         texts.append(read_digits(cv2.GaussianBlur(page, (0, 0), 0.7), classifier).text)
         wants.append(want)
     assert sum(t == w for t, w in zip(texts, wants)) >= 36, list(zip(wants, texts))
+
+
+def test_a_rule_down_a_whole_cell_is_a_line_under_a_shadow(classifier):
+    """A cell of an old register (real, development set `tune`) with its column's double rule
+    down its whole height. Taken for the digits' height, the rule was too short to be a line of
+    that height and read as a 1 (`1564`) once a shadow's edge fell across the cell (without
+    one, the cell is cut out as a card on a desk). 6 of these 12 read before."""
+    from edge_digits.benchmarks.reading_accuracy import REAL_SET
+
+    image = load_image(REAL_SET / "lectaurep_03.png").astype(np.float32)
+    h, w = image.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    texts = []
+    for edge in (0.25, 0.3, 0.35, 0.4):
+        for dark in (0.3, 0.4, 0.5):
+            across = (xx - edge * w) * np.cos(0.13) + (yy - 0.39 * h) * np.sin(0.13)
+            gain = 1 - dark / (1 + np.exp(-across / 4.5))
+            texts.append(read_digits((image * gain[..., None]).astype(np.uint8), classifier).text)
+    assert texts == ["564"] * 12, texts
 
 
 def test_a_one_with_a_short_flag_is_read_as_a_one(mnist_test, classifier):
