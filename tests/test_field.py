@@ -790,7 +790,7 @@ def test_a_picture_stored_sideways_is_read_turned_upright(mnist_test, classifier
     assert read >= 18, read
 
 
-@pytest.mark.parametrize("seed", [69, 80])
+@pytest.mark.parametrize("seed", [69, 92])
 def test_ruled_lines_turned_upright_are_no_number(mnist_test, classifier, seed):
     """Ruled paper turned a quarter reads as a row of sure 1s, its lines: a page whose digits read
     unsurely upright is still read upright, not as 1111."""
