@@ -38,6 +38,7 @@ SHORT_ONE, THIN_ONE = 0.6, 0.5  # a 1 under this share of the row's median heigh
 SIDE_PEN = 0.3  # a 1 at the end of a number with under this share of its pen is a box's side, touching a line or not
 TALL_ONE, TAIL_CUT = 1.35, 1.1  # a 1 this many times the row's height is read again cut to TAIL_CUT × it (a tail)
 SLASH_REACH = 0.25  # ... or, reaching this share of its neighbours' height past them above and below, is a slash
+TAIL_UNSURE = 0.7  # a crop that tall read under this surely (any digit) is read cut too, before marks go
 NO_DIGIT = 0.45  # a crop whose likeliest digit scores less is no digit (a currency sign, a mark)
 SIGN_TOP, SIGN_SURE = 0.7, 0.2  # a number's first crop scoring under these (likeliest, agreement) is a sign ($, €)
 DOLLAR_SURE = 0.3  # ... and so is a first crop read as a 5 under this surely, reaching above and below ...
@@ -100,7 +101,7 @@ def read_digits(frame: np.ndarray, classifier: Classifier, source: str = "",
     crops, probs, joined = _join_strokes(crops, probs, classifier)
     crops, probs, split, rivalled = _split_touching(crops, probs, classifier)
     rivalled = [r or any(c is d for d in lined) for c, r in zip(crops, rivalled)]
-    # A tail far below the line can leave a digit reading as none: cut it before marks are left out.
+    # A tail far below the line can leave a digit reading as none, or barely: cut it before marks go.
     crops, probs, untailed = _without_tails(crops, probs, classifier, unsure=True)
     rivalled = [r or i in untailed for i, r in enumerate(rivalled)]
     crops, probs, split, doubt = _drop_not_digits(crops, probs, split, rivalled)
@@ -467,11 +468,12 @@ def _without_tails(crops: list[DigitCrop], probs: list[np.ndarray], classifier: 
     instead. Where the cut reads as another digit at all, either reading is a guess: also
     returns which crops those are.
 
-    With `unsure`, the crops tried are those the model gives no digit NO_DIGIT to instead (a 7
-    whose stem runs far below the line, as in old registers, reads as nothing at all and would
-    be left out as a mark); a cut read as any digit at 0.9 or more is kept, and returned."""
+    With `unsure`, the crops tried are those the model reads under TAIL_UNSURE instead, whatever
+    the digit (a 7 whose stem runs far below the line, as in old registers, reads as nothing at
+    all and would be left out as a mark, or barely, and left out as a sign before the number);
+    a cut read as any digit at 0.9 or more is kept, and returned."""
     labels = [int(p.argmax()) for p in probs]
-    tried = [float(p.max()) < NO_DIGIT for p in probs] if unsure else [label == 1 for label in labels]
+    tried = [float(p.max()) < TAIL_UNSURE for p in probs] if unsure else [label == 1 for label in labels]
     if len(crops) < 2 or not any(tried):
         return crops, probs, []
     heights = np.array([c.box[3] for c in crops], float)

@@ -965,8 +965,9 @@ def test_a_nine_with_a_long_tail_is_not_read_as_a_one(mnist_test, classifier):
 
 def test_a_digit_with_a_tail_that_reads_as_no_digit_is_read_without_it(mnist_test, classifier):
     """A 4 whose stem runs on far below the line (old registers, many European hands) can read
-    as no digit at all, and was left out as a mark (`343` read `33`). Read again with its tail
-    cut to the row's height, it is a 4. 82 of these 100 read before."""
+    as no digit at all, or barely, and was left out as a mark (`343` read `33`). Read again with
+    its tail cut to the row's height, it is a 4. 82 of these 100 read before (88 with only the
+    crops read as no digit cut; 91 now)."""
     three = mnist_test.images[np.nonzero(mnist_test.labels == 3)[0][0]]
     texts = []
     for four in mnist_test.images[mnist_test.labels == 4][:100]:
@@ -975,7 +976,7 @@ def test_a_digit_with_a_tail_that_reads_as_no_digit_is_read_without_it(mnist_tes
         for digit, height in ((three, 60), (_with_tail(four, 1.5), 150), (three, 60)):
             x += _draw_ink(page, digit, x, 40, height) + 20
         texts.append(read_digits(cv2.GaussianBlur(page, (0, 0), 0.7), classifier).text)
-    assert texts.count("343") >= 86, {t: texts.count(t) for t in set(texts)}
+    assert texts.count("343") >= 89, {t: texts.count(t) for t in set(texts)}
 
 
 def test_the_slashes_of_a_date_are_no_ones(mnist_test, classifier):
