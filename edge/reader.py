@@ -157,10 +157,10 @@ def _without_slashes(crops: list[DigitCrop], probs: list[np.ndarray], classifier
     for i in range(1, len(crops) - 1):
         if int(probs[i].argmax()) != 1 or heights[i] < TALL_ONE * _median_of_others(heights, i):
             continue
-        (_, y, _, h), sides = crops[i].box, [crops[i - 1].box, crops[i + 1].box]
+        sides = [crops[i - 1].box, crops[i + 1].box]
         top, bottom = min(b[1] for b in sides), max(b[1] + b[3] for b in sides)
-        reach = SLASH_REACH * (bottom - top)
-        if y < top - reach and y + h > bottom + reach and not _tail_of_digit(crops[i], bottom - top, classifier):
+        if (_reaches_past(crops[i].box, top, bottom, SLASH_REACH * (bottom - top))
+                and not _tail_of_digit(crops[i], bottom - top, classifier)):
             drop.add(i)
             crops[i - 1].joined = None  # the stroke before it may no longer be joined to it
     keep = [i for i in range(len(crops)) if i not in drop]
@@ -188,9 +188,15 @@ def _dollar(crops: list[DigitCrop], labels: list[int], confidences: np.ndarray) 
     digit after it. A 5 that begins a number sits on the line with the digits after it."""
     if labels[0] != 5 or confidences[0] >= DOLLAR_SURE:
         return False
-    (_, y, _, h), (_, ny, _, nh) = crops[0].box, crops[1].box
-    reach = DOLLAR_REACH * nh
-    return y < ny - reach and y + h > ny + nh + reach
+    _, ny, _, nh = crops[1].box
+    return _reaches_past(crops[0].box, ny, ny + nh, DOLLAR_REACH * nh)
+
+
+def _reaches_past(box: tuple[int, int, int, int], top: float, bottom: float, reach: float) -> bool:
+    """Whether the box reaches more than `reach` above `top` and below `bottom` (a stroke
+    overhanging the digits beside it both ways: a slash, a $)."""
+    _, y, _, h = box
+    return y < top - reach and y + h > bottom + reach
 
 
 def read_any_way_up(frame: np.ndarray, classifier: Classifier, source: str = "",
