@@ -35,6 +35,7 @@ NARROW, CLOSE = 0.4, 0.05  # two crops this close (in digit heights), one or bot
 DOUBT_SPLIT, DOUBT_PAIR, DOUBT_UNREAD = 0.85, 0.5, 0.5  # confidence caps for guessed segmentations
 WIDE = 1.35  # a crop left whole though this many times wider than tall may hold touching digits (MNIST: 1.5% are)
 SHORT_ONE, THIN_ONE = 0.6, 0.5  # a 1 under this share of the row's median height, or pen width, is doubtful
+COMMA_LOW = 0.05  # ... and a comma when hanging from below its neighbours' middle to this share of them over their base
 SIDE_PEN = 0.3  # a 1 at the end of a number with under this share of its pen is a box's side, touching a line or not
 TALL_ONE, TAIL_CUT = 1.35, 1.1  # a 1 this many times the row's height is read again cut to TAIL_CUT × it (a tail)
 SLASH_REACH = 0.25  # ... or, reaching this share of its neighbours' height past them above and below, is a slash
@@ -117,6 +118,12 @@ def read_digits(frame: np.ndarray, classifier: Classifier, source: str = "",
     confidences = np.minimum(confidences, one_doubt(crops, labels))
     confidences = np.minimum(confidences, line_doubt(crops, labels))
     confidences = np.minimum(confidences, crowd_doubt(crops))
+    commas = _commas(crops, labels, frame.shape[:2])
+    for i in commas:  # had it been a 1 after all, the reading would be wrong: a guessed segmentation
+        for k in {i - 1, i + 1} - commas:
+            if 0 <= k < len(crops):
+                confidences[k] = min(confidences[k], DOUBT_SPLIT)
+    crops, probs, labels, confidences = _leave_out(commas, crops, probs, labels, confidences)
     sides, broken_box = _box_sides(crops, labels)
     crops, probs, labels, confidences = _leave_out(sides, crops, probs, labels, confidences)
     if broken_box:
@@ -538,6 +545,27 @@ def one_doubt(crops: list[DigitCrop], labels: list[int]) -> np.ndarray:
         if label == 1 and (short or thin):
             caps[i] = DOUBT_PAIR
     return caps
+
+
+def _commas(crops: list[DigitCrop], labels: list[int], size: tuple[int, int]) -> set[int]:
+    """Which crops are commas (a thousands separator, `5,572`): a 1 after a digit, under SHORT_ONE
+    of its neighbours' height, hanging from below their middle to their baseline or lower. A
+    written 1, however short, stands up from the baseline. Not one touching a line or an edge
+    that was taken out, or the frame's border (`size`: its height and width): that may be a 1
+    that lost a stroke to it."""
+    out = set()
+    for i, label in enumerate(labels):
+        crop = crops[i]
+        x, y, w, h = crop.box
+        cut_off = x <= 0 or y <= 0 or x + w >= size[1] or y + h >= size[0]
+        if i == 0 or label != 1 or crop.on_line or crop.under_line or crop.at_edge or cut_off:
+            continue
+        near = np.array([crops[k].box for k in (i - 1, i + 1) if k < len(crops)], float)
+        tops, heights = near[:, 1], near[:, 3]
+        height, middle, baseline = heights.mean(), (tops + heights / 2).mean(), (tops + heights).mean()
+        if h < SHORT_ONE * height and middle < y < baseline and y + h > baseline - COMMA_LOW * height:
+            out.add(i)
+    return out
 
 
 def crowd_doubt(crops: list[DigitCrop]) -> np.ndarray:
