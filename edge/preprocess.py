@@ -38,6 +38,7 @@ MAX_DIGIT_ASPECT = 1.5  # a digit is at most this many times wider than tall (a 
 BAR_ASPECT = 2.0  # a digit with a bar of its own on top (a 5's, reaching right) may be this much wider than tall ...
 BAR_SLENDERNESS = 2.0  # ... when the bar is at least this many times wider than tall ...
 BAR_THICKNESS = 0.1  # ... and this share of the digit's height thick (a pen's stroke, not a line's remains)
+BAR_APART, BAR_TOP = 0.3, 0.15  # such a bar may stand this many heights right of the digit, its top this far down
 BACKGROUND_SIDE = 80  # longest side of the low-resolution background estimate ...
 BACKGROUND_MIN_SIDE = 40  # ... unless that leaves fewer rows than this on the short side
 MIN_CONTRAST = 18  # grey levels: weaker "ink" is paper texture or noise ...
@@ -789,13 +790,26 @@ def _attach_fragments(groups: list[_Group], loops: set[int]) -> None:
                 continue
             # A pen's bar, not the remains of a ruled line over the digit (a pixel or two thick).
             is_bar = bar and frag.y0 <= g.y0 and height >= BAR_THICKNESS * gh
-            aspect = BAR_ASPECT if is_bar else MAX_DIGIT_ASPECT
-            if (overlap >= 0.2 * (frag.x1 - frag.x0) and g.y_gap(frag) <= 0.2 * gh and _digit_shaped(g, frag, aspect)
-                    and (best_gap is None or -overlap < best_gap)):
+            apart = bar and _bar_apart(frag, g, groups)
+            aspect = BAR_ASPECT if is_bar or apart else MAX_DIGIT_ASPECT
+            if ((overlap >= 0.2 * (frag.x1 - frag.x0) or apart) and g.y_gap(frag) <= 0.2 * gh
+                    and _digit_shaped(g, frag, aspect) and (best_gap is None or -overlap < best_gap)):
                 best, best_gap = g, -overlap
         if best is not None:
             best.absorb(frag)
             groups.remove(frag)
+
+
+def _bar_apart(bar: _Group, g: _Group, groups: list[_Group]) -> bool:
+    """Whether a flat bar is the top bar of digit g drawn apart from it (a 5's, as many MNIST
+    writers draw it): a pen's bar just right of g's top (its middle in g's top quarter), at most
+    BAR_APART of g's height away, with nothing else below it. Without its bar, a 5 reads as a
+    sure 1 or a J."""
+    gh = g.y1 - g.y0
+    return (not (bar.printed or g.printed) and g.x1 <= bar.x0 <= g.x1 + BAR_APART * gh
+            and bar.y0 <= g.y0 + BAR_TOP * gh and (bar.y0 + bar.y1) / 2 <= g.y0 + gh / 4
+            and bar.y1 - bar.y0 >= BAR_THICKNESS * gh
+            and not any(o is not g and o is not bar and o.x_overlap(bar) > 0 for o in groups))
 
 
 def _print_lines(stats: np.ndarray, row: float) -> set[int]:
