@@ -251,7 +251,9 @@ def _without_underlines(crops: list[DigitCrop], probs: list[np.ndarray], classif
     """A digit above a short underline reads as a 2 (a 0, a 7, a 9 on a line); a 2 without its
     base reads as a 7. Where the preprocessing found such a line, keep the crop without it only
     when the model is clearly surer of it. Also returns the crops kept with their line though
-    they read as another digit, about as surely, without it."""
+    they read as another digit, about as surely, without it, and the 1s kept without their line
+    though the whole read as another digit about as surely (a 2's straight base reaching past its
+    stroke reads as a 1 on a line)."""
     which = [i for i, c in enumerate(crops) if c.unlined is not None]
     if not which:
         return crops, probs, []
@@ -266,6 +268,8 @@ def _without_underlines(crops: list[DigitCrop], probs: list[np.ndarray], classif
         whole, unlined = k, len(which) + k
         if sure[unlined] > sure[whole] + SPLIT_MARGIN:
             crops[i], probs[i] = crops[i].unlined, p[unlined]
+            if labels[unlined] == 1 and labels[whole] != 1 and sure[whole] >= np.log(0.5):
+                doubtful.append(crops[i])  # a 1 on a line, or a 2 on its straight base: both read surely
         elif labels[unlined] != labels[whole] and sure[unlined] >= np.log(0.5):
             doubtful.append(crops[i])  # a 3 on a line, or a 2: both read surely
     return crops, probs, doubtful
