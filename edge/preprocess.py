@@ -801,7 +801,7 @@ def _attach_fragments(groups: list[_Group], loops: set[int]) -> None:
 
 
 def _bar_apart(bar: _Group, g: _Group, groups: list[_Group]) -> bool:
-    """Whether a flat bar is the top bar of digit g drawn apart from it (a 5's, as many MNIST
+    """Whether a flat bar is the top bar of digit g drawn apart from it (a 5's, as some MNIST
     writers draw it): a pen's bar just right of g's top (its middle in g's top quarter), at most
     BAR_APART of g's height away, with nothing else below it. Without its bar, a 5 reads as a
     sure 1 or a J."""
