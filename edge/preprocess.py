@@ -285,6 +285,7 @@ def _polarity(half: np.ndarray, median: np.ndarray, keep: np.ndarray | None, tig
     """
     # Ink and paper darken together in a dim photo: so does the least contrast that is ink.
     paper = _percentile(median, 90)  # at low resolution: the paper's level, cheaply
+    level = np.uint8(min(255.0, _percentile(median, 50)))  # the frame's typical background
     median = cv2.resize(median, (half.shape[1], half.shape[0]), interpolation=cv2.INTER_LINEAR)
     hist_dark = _histogram(cv2.subtract(median, half), keep)
     hist_light = _histogram(cv2.subtract(half, median), keep)
@@ -299,6 +300,11 @@ def _polarity(half: np.ndarray, median: np.ndarray, keep: np.ndarray | None, tig
         # Close: a bold digit filling a tight crop has more ink than paper, so the local median
         # is ink. The corners are paper all the same (a digit rarely reaches into one).
         return _corners_light(half), floor
+    if light > dark and not tight:
+        # Light ink (chalk on a board, a negative) is lighter than the frame's background, not
+        # only than its own neighbourhood. Paper beside a dark desk or shadow is lighter than its
+        # local median, which the dark pulls down, but no lighter than most of the frame.
+        light = float(_histogram(cv2.subtract(half, np.maximum(median, level)), keep) @ weight) + 1
     return dark >= light, floor
 
 
