@@ -87,6 +87,7 @@ SOLID_BORDER_AREA = 0.01  # share of the frame a solid patch touching the border
 SOLID_AREA = 0.2  # ... and one anywhere in the frame
 JUNK_AREA = 0.002  # junk covering this share of the frame is left out when the threshold is chosen again
 MIN_DIGIT_HEIGHT = 6  # pixels at working resolution, whatever the frame's size
+SMALL_DIGIT_HEIGHT, SMALL_GROUPS = 3, 4  # with no digit found, marks this tall are looked at closer (in so many groups)
 MAX_PIECE_ASPECT = 2.5  # a candidate is at most this many times wider than tall (touching digits, before a split)
 RUN_ASPECT = 4.0  # a row of touching digits is at most this many times wider than tall ...
 RUN_PENS = 5  # ... and at least this many pen widths tall (a bar is not)
@@ -1001,6 +1002,14 @@ def _plausible(pieces: list[_Piece], shape: tuple[int, int]) -> tuple[list[_Piec
     return kept, unread
 
 
+def _too_short(pieces: list[_Piece], shape: tuple[int, int]) -> list[_Piece]:
+    """Pieces shaped like a digit but under the height _plausible asks of one, and at least
+    SMALL_DIGIT_HEIGHT tall: a number written small, to be looked at closer."""
+    min_h = max(MIN_DIGIT_HEIGHT, MIN_DIGIT_FRACTION * min(shape))
+    return [p for p in pieces if SMALL_DIGIT_HEIGHT <= p.box[3] < min_h
+            and p.box[2] <= MAX_PIECE_ASPECT * p.box[3] and not _blob(p)]
+
+
 def _broken_digits(pieces: list[_Piece], kept: list[_Piece]) -> list[tuple[int, int, int, int]]:
     """Boxes of pieces left out as too small that together stand as tall as a digit, in the
     row and beside no digit kept: one digit a faint pen or a removed line broke apart (a
@@ -1282,6 +1291,7 @@ class Found:
 
     crops: list[DigitCrop] = field(default_factory=list)
     unread: list[tuple[int, int, int, int]] = field(default_factory=list)
+    small: list[tuple[int, int, int, int]] = field(default_factory=list)  # marks a little too short, when no digit
 
 
 def _inked(grey: np.ndarray, thumbnail: bool = False) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, float, float]:
@@ -1372,18 +1382,24 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
     """find_digits, and the boxes of digit-like ink it could not cut into digits."""
     frame = _checked_frame(frame)
     found = _located(frame, roi)
-    groups, up = _closer_regions(frame.shape[:2], roi, found)
+    if found.crops:
+        groups, up = _closer_regions(frame.shape[:2], roi, [c.box for c in found.crops])
+    else:
+        # No digit at all: marks a little too short for one may be a number written small (10 px
+        # tall in a 640×480 photo). Look closer at the first few groups of them.
+        groups, up = _closer_regions(frame.shape[:2], roi, found.small)
+        groups = [(region, members) for region, members in groups if region is not None][:SMALL_GROUPS]
     if not groups:
         return found
     closer = Found()
-    for region, crops in groups:
+    for region, members in groups:
         if region is None:  # too spread out to look at closer: as found
-            closer.crops.extend(crops)
+            closer.crops.extend(found.crops[k] for k in members)
             continue
         part = _located_closer(frame, region, up)
         closer.crops.extend(part.crops)
         closer.unread.extend(part.unread)
-    return closer if len(closer.crops) >= len(found.crops) else found
+    return closer if closer.crops and len(closer.crops) >= len(found.crops) else found
 
 
 def _located_closer(frame: np.ndarray, region: tuple[int, int, int, int], up: float) -> Found:
@@ -1405,49 +1421,49 @@ def _located_closer(frame: np.ndarray, region: tuple[int, int, int, int], up: fl
     return found
 
 
-def _closer_regions(shape: tuple[int, int], roi: tuple[int, int, int, int] | None, found: Found,
-                    ) -> tuple[list[tuple[tuple[int, int, int, int] | None, list[DigitCrop]]], float]:
+def _closer_regions(shape: tuple[int, int], roi: tuple[int, int, int, int] | None,
+                    boxes: list[tuple[int, int, int, int]],
+                    ) -> tuple[list[tuple[tuple[int, int, int, int] | None, list[int]]], float]:
     """The parts of a frame to look at again when its digits came out small at working
     resolution, and how many times to enlarge them. A number written small on a sheet in a
     12-megapixel photo, or 12 px tall in a 640×480 one: a thin pen thins out below a pixel at
     the resolution digits are found at, a digit is lost, and the reading is surely wrong.
 
-    The digits found are grouped by nearness (ZOOM_PAD of their height apart at most), in
-    reading order; each group's region is its box with ZOOM_PAD heights around it, inside the
-    roi, and None for a group too spread out to be seen ZOOM times closer: at full resolution
-    in a downscaled frame, enlarged ZOOM times otherwise. No groups when the digits are tall
-    enough."""
-    if not found.crops:
+    The digits' boxes are grouped by nearness (ZOOM_PAD of their height apart at most), in
+    reading order, each group as its boxes' indices; each group's region is its box with
+    ZOOM_PAD heights around it, inside the roi, and None for a group too spread out to be seen
+    ZOOM times closer: at full resolution in a downscaled frame, enlarged ZOOM times otherwise.
+    No groups when the digits are tall enough."""
+    if not boxes:
         return [], 1.0
     x0, y0, x1, y1 = _roi_bounds(shape, roi)
     side = max(x1 - x0, y1 - y0)
     scale = WORK_SIDE / side if side > WORK_SIDE else 2.0 if side < SMALL_SIDE else 1.0  # as _working_grey
-    tall = float(np.median([c.box[3] for c in found.crops]))
+    tall = float(np.median([box[3] for box in boxes]))
     if tall * scale >= ZOOM_BELOW:
         return [], 1.0
     up, room = (1.0, side) if scale < 1 else (ZOOM, WORK_SIDE)  # the region is seen at full size, or enlarged
     pad = ZOOM_PAD * tall
     spans: list[list[float]] = []  # each group's padded box: left, top, right, bottom
-    members: list[list[DigitCrop]] = []
-    for crop in found.crops:
-        bx, by, bw, bh = crop.box
+    members: list[list[int]] = []  # each group's boxes, by index
+    for n, (bx, by, bw, bh) in enumerate(boxes):
         box = [bx - pad, by - pad, bx + bw + pad, by + bh + pad]
         near = [k for k, s in enumerate(spans) if box[0] < s[2] and s[0] < box[2] and box[1] < s[3] and s[1] < box[3]]
-        for k in reversed(near[1:]):  # this crop joins groups that were apart
+        for k in reversed(near[1:]):  # this box joins groups that were apart
             members[near[0]].extend(members.pop(k))
             spans[near[0]] = _hull(spans[near[0]], spans.pop(k))
         if near:
-            members[near[0]].append(crop)
+            members[near[0]].append(n)
             spans[near[0]] = _hull(spans[near[0]], box)
         else:
             spans.append(box)
-            members.append([crop])
+            members.append([n])
     out = []
-    for (left, top, right, bottom), crops in zip(spans, members):
+    for (left, top, right, bottom), group in zip(spans, members):
         left, top = max(x0, int(left)), max(y0, int(top))
         right, bottom = min(x1, int(right)), min(y1, int(bottom))
         far = ZOOM * max(right - left, bottom - top) > room
-        out.append((None if far else (left, top, right - left, bottom - top), crops))
+        out.append((None if far else (left, top, right - left, bottom - top), group))
     return out, up
 
 
@@ -1525,6 +1541,7 @@ def _located(frame: np.ndarray, roi: tuple[int, int, int, int] | None) -> Found:
     pieces = [r for p in _pieces(labels, stats) for r in _refine(ink, p, threshold)]
     found = Found()
     kept, unread = _plausible(pieces, ink.shape)
+    small = [] if kept else _too_short(pieces, ink.shape)
     kept_ids = {id(p) for p in kept}
     dashes = [p for p in pieces if id(p) not in kept_ids and p.box[2] >= DASH_FLAT * p.box[3]]
 
@@ -1554,6 +1571,7 @@ def _located(frame: np.ndarray, roi: tuple[int, int, int, int] | None) -> Found:
         crop.before_dash = any(_dash_after(piece, dash) for dash in dashes)
         found.crops.append(crop)
     found.unread = [in_frame(*(2 * v for v in box)) for box in [p.box for p in unread] + _broken_digits(pieces, kept)]
+    found.small = [in_frame(*(2 * v for v in p.box)) for p in small]
     return found
 
 
