@@ -638,24 +638,31 @@ def test_a_closer_look_keeps_the_roi_and_maps_boxes_back(mnist_test, classifier)
     assert inside[0] + inside[2] <= roi[0] + roi[2] and inside[1] + inside[3] <= roi[1] + roi[3]
 
 
+def _small_number(mnist_test, rng: np.random.Generator, tall: int, paper: float, x: int, y: int,
+                  count: int) -> tuple[np.ndarray, str]:
+    """A 640×480 photo of `count` MNIST digits `tall` px tall from (x, y), and their text."""
+    from edge_digits.presentations import _ink_on
+
+    page, text, side = np.full((480, 640), paper, np.float32), "", int(tall * 28 / 20)
+    for _digit in range(count):
+        i = int(rng.integers(len(mnist_test.labels)))
+        _ink_on(page, mnist_test.images[i], x, y, side)
+        text += str(int(mnist_test.labels[i]))
+        x += int(0.8 * side)
+    return np.clip(cv2.GaussianBlur(page, (0, 0), 0.7) + rng.normal(0, 2, page.shape), 0, 255).astype(np.uint8), text
+
+
 def test_digits_12_px_tall_in_a_small_photo_are_looked_at_enlarged(mnist_test, classifier):
     """A 640×480 photo with a number 12 px tall: digits are found at half resolution, 6 px,
     where a stroke is under a pixel. 5 of these 20 read, 7 surely wrong, with no closer look;
     the region enlarged twice, 15, none surely wrong."""
     from edge_digits.edge.preprocess import _closer_regions, _located
-    from edge_digits.presentations import _ink_on
 
     rng = np.random.default_rng(3)
     right, surely_wrong = 0, 0
     for k in range(20):
-        page, text = np.full((480, 640), 225, np.float32), ""
-        side, x, y = int(12 * 28 / 20), int(rng.uniform(50, 450)), int(rng.uniform(50, 400))
-        for _digit in range(int(rng.integers(3, 6))):
-            i = int(rng.integers(len(mnist_test.labels)))
-            _ink_on(page, mnist_test.images[i], x, y, side)
-            text += str(int(mnist_test.labels[i]))
-            x += int(0.8 * side)
-        image = np.clip(cv2.GaussianBlur(page, (0, 0), 0.7) + rng.normal(0, 2, page.shape), 0, 255).astype(np.uint8)
+        x, y = int(rng.uniform(50, 450)), int(rng.uniform(50, 400))
+        image, text = _small_number(mnist_test, rng, 12, 225, x, y, int(rng.integers(3, 6)))
         if k == 0:
             groups, up = _closer_regions(image.shape, None, [c.box for c in _located(image, None).crops])
             assert up == 2 and len(groups) == 1 and groups[0][0] is not None
@@ -670,19 +677,12 @@ def test_digits_10_px_tall_are_looked_at_enlarged_though_none_was_found(mnist_te
     """A number 10 px tall in a 640×480 photo is 5 px at working resolution, under the height of
     a digit: nothing was found, so nothing was looked at closer. 10 of these 20 read, 9 with no
     digit at all; now the marks just too short are looked at closer: 19."""
-    from edge_digits.presentations import _ink_on
-
     rng = np.random.default_rng(4)
     right, surely_wrong = 0, 0
     for _ in range(20):
-        page, text = np.full((480, 640), rng.uniform(190, 235), np.float32), ""
-        side, x, y = int(10 * 28 / 20), int(rng.uniform(30, 500)), int(rng.uniform(30, 420))
-        for _digit in range(int(rng.integers(2, 5))):
-            i = int(rng.integers(len(mnist_test.labels)))
-            _ink_on(page, mnist_test.images[i], x, y, side)
-            text += str(int(mnist_test.labels[i]))
-            x += int(0.8 * side)
-        image = np.clip(cv2.GaussianBlur(page, (0, 0), 0.7) + rng.normal(0, 2, page.shape), 0, 255).astype(np.uint8)
+        paper = rng.uniform(190, 235)
+        x, y = int(rng.uniform(30, 500)), int(rng.uniform(30, 420))
+        image, text = _small_number(mnist_test, rng, 10, paper, x, y, int(rng.integers(2, 5)))
         reading = read_digits(image, classifier)
         right += reading.text == text
         sure = bool(reading.digits) and min(d.confidence for d in reading.digits) >= 0.9
