@@ -391,8 +391,9 @@ def _label(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
 
 
 def _components(mask: np.ndarray, labelled: tuple[int, np.ndarray, np.ndarray] | None = None,
-                thumbnail: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Label image, stats rows (x, y, w, h, area, label) of plausible pieces, labels of border junk.
+                thumbnail: bool = False, specks: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Label image, stats rows (x, y, w, h, area, label) of plausible pieces, labels of border junk,
+    and whether pieces as tall as a digit were left out as specks (not with `specks` False).
 
     A digit may touch the border (a tight crop) or fill the frame (one digit photographed
     large): only bands that run along a border, and solid patches, are page edges and shadows.
@@ -421,11 +422,14 @@ def _components(mask: np.ndarray, labelled: tuple[int, np.ndarray, np.ndarray] |
         junk |= solid | ((fill > SOLID_FILL) & (area > SOLID_AREA * h * w) & ~upright)
     keep = ~junk & (area >= MIN_PIECE_AREA)
     good = stats[keep]
+    tall_specks = False
     if len(good):
-        # Specks: tiny next to the largest piece.
-        good = good[good[:, 4] >= SPECK_SHARE * good[:, 4].max()]
+        if specks:  # tiny next to the largest piece
+            speck = good[:, 4] < SPECK_SHARE * good[:, 4].max()
+            tall_specks = bool((good[speck, 3] >= MIN_DIGIT_HEIGHT).any())
+            good = good[~speck]
         good = good[np.argsort(-good[:, 4])[:MAX_CANDIDATES]]
-    return labels, good, stats[junk & (area >= JUNK_AREA * h * w), 5]
+    return labels, good, stats[junk & (area >= JUNK_AREA * h * w), 5], tall_specks
 
 
 # --------------------------------------------------------------------------- lines
@@ -1292,6 +1296,7 @@ class Found:
     crops: list[DigitCrop] = field(default_factory=list)
     unread: list[tuple[int, int, int, int]] = field(default_factory=list)
     small: list[tuple[int, int, int, int]] = field(default_factory=list)  # marks a little too short, when no digit
+    specks: bool = False  # pieces as tall as a digit were left out as specks beside a far larger one
 
 
 def _inked(grey: np.ndarray, thumbnail: bool = False) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, float, float]:
@@ -1390,6 +1395,12 @@ def locate_digits(frame: np.ndarray, roi: tuple[int, int, int, int] | None = Non
         groups, up = _closer_regions(frame.shape[:2], roi, found.small)
         groups = [(region, members) for region, members in groups if region is not None][:SMALL_GROUPS]
     if not groups:
+        if not found.crops and found.specks:
+            # No digit, nor marks to look at closer, but pieces as tall as one were left out as
+            # specks beside a far larger piece that was no digit either (a shadow patch, a desk's
+            # edge): judge them on their own.
+            again = _located(frame, roi, specks=False)
+            return again if again.crops else found
         return found
     closer = Found()
     for region, members in groups:
@@ -1481,8 +1492,9 @@ def _hull(a: list[float], b: list[float]) -> list[float]:
     return [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
 
 
-def _located(frame: np.ndarray, roi: tuple[int, int, int, int] | None) -> Found:
-    """locate_digits at one resolution: the frame (or its roi) at WORK_SIDE at most."""
+def _located(frame: np.ndarray, roi: tuple[int, int, int, int] | None, specks: bool = True) -> Found:
+    """locate_digits at one resolution: the frame (or its roi) at WORK_SIDE at most. Without
+    `specks`, pieces tiny next to the largest are kept too."""
     ox, oy = 0, 0
     if roi is not None:
         x0, y0, x1, y1 = _roi_bounds(frame.shape, roi)
@@ -1518,7 +1530,7 @@ def _located(frame: np.ndarray, roi: tuple[int, int, int, int] | None) -> Found:
         labelled = _label(mask)
     half_size = (ink.shape[1], ink.shape[0])
     mask, lines, labelled = _remove_lines(mask, labelled=labelled, spanning=spanning)
-    labels, stats, junk = _components(mask, labelled, thumbnail)
+    labels, stats, junk, tall_specks = _components(mask, labelled, thumbnail, specks)
     # What is left out as a page edge, a margin or a shadow: a digit touching it may be cut short.
     left_out = None if edge is None else cv2.resize(edge, half_size, interpolation=cv2.INTER_NEAREST)
     if len(junk):
@@ -1531,7 +1543,7 @@ def _located(frame: np.ndarray, roi: tuple[int, int, int, int] | None) -> Found:
         mask, again, labelled = _remove_lines((ink > threshold).astype(np.uint8) & keep, known=lines,
                                               spanning=spanning)
         lines |= again
-        labels, stats, _ = _components(mask, labelled, thumbnail)
+        labels, stats, _, tall_specks = _components(mask, labelled, thumbnail, specks)
     if lines.any():
         # Lines are gone from the mask; take them out of the ink the crops are cut from too.
         ink = ink.copy()
@@ -1572,6 +1584,7 @@ def _located(frame: np.ndarray, roi: tuple[int, int, int, int] | None) -> Found:
         found.crops.append(crop)
     found.unread = [in_frame(*(2 * v for v in box)) for box in [p.box for p in unread] + _broken_digits(pieces, kept)]
     found.small = [in_frame(*(2 * v for v in p.box)) for p in small]
+    found.specks = tall_specks
     return found
 
 
