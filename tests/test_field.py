@@ -638,6 +638,14 @@ def test_a_closer_look_keeps_the_roi_and_maps_boxes_back(mnist_test, classifier)
     assert inside[0] + inside[2] <= roi[0] + roi[2] and inside[1] + inside[3] <= roi[1] + roi[3]
 
 
+def _read_right_and_surely_wrong(image: np.ndarray, text: str, classifier) -> tuple[bool, bool]:
+    """Whether the image reads as `text`, and whether it reads as something else with every digit
+    at 0.9 or more."""
+    reading = read_digits(image, classifier)
+    sure = bool(reading.digits) and min(d.confidence for d in reading.digits) >= 0.9
+    return reading.text == text, reading.text != text and sure
+
+
 def _small_number(mnist_test, rng: np.random.Generator, tall: int, paper: float, x: int, y: int,
                   count: int) -> tuple[np.ndarray, str]:
     """A 640×480 photo of `count` MNIST digits `tall` px tall from (x, y), and their text."""
@@ -666,10 +674,8 @@ def test_digits_12_px_tall_in_a_small_photo_are_looked_at_enlarged(mnist_test, c
         if k == 0:
             groups, up = _closer_regions(image.shape, None, [c.box for c in _located(image, None).crops])
             assert up == 2 and len(groups) == 1 and groups[0][0] is not None
-        reading = read_digits(image, classifier)
-        right += reading.text == text
-        sure = bool(reading.digits) and min(d.confidence for d in reading.digits) >= 0.9
-        surely_wrong += reading.text != text and sure
+        ok, sure_wrong = _read_right_and_surely_wrong(image, text, classifier)
+        right, surely_wrong = right + ok, surely_wrong + sure_wrong
     assert right >= 14 and surely_wrong == 0, (right, surely_wrong)
 
 
@@ -683,10 +689,8 @@ def test_digits_10_px_tall_are_looked_at_enlarged_though_none_was_found(mnist_te
         paper = rng.uniform(190, 235)
         x, y = int(rng.uniform(30, 500)), int(rng.uniform(30, 420))
         image, text = _small_number(mnist_test, rng, 10, paper, x, y, int(rng.integers(2, 5)))
-        reading = read_digits(image, classifier)
-        right += reading.text == text
-        sure = bool(reading.digits) and min(d.confidence for d in reading.digits) >= 0.9
-        surely_wrong += reading.text != text and sure
+        ok, sure_wrong = _read_right_and_surely_wrong(image, text, classifier)
+        right, surely_wrong = right + ok, surely_wrong + sure_wrong
     assert right >= 17 and surely_wrong == 0, (right, surely_wrong)
 
 
@@ -711,10 +715,8 @@ def test_a_small_digit_beside_a_big_shadow_is_no_speck(mnist_test, classifier):
                 break
         _ink_on(page, mnist_test.images[i], x, y, side)
         image = np.clip(cv2.GaussianBlur(page, (0, 0), 0.8) + rng.normal(0, 2, page.shape), 0, 255).astype(np.uint8)
-        reading = read_digits(image, classifier)
-        right += reading.text == str(int(mnist_test.labels[i]))
-        sure = bool(reading.digits) and min(d.confidence for d in reading.digits) >= 0.9
-        surely_wrong += reading.text != str(int(mnist_test.labels[i])) and sure
+        ok, sure_wrong = _read_right_and_surely_wrong(image, str(int(mnist_test.labels[i])), classifier)
+        right, surely_wrong = right + ok, surely_wrong + sure_wrong
     assert right >= 16 and surely_wrong == 0, (right, surely_wrong)
 
 
