@@ -988,7 +988,7 @@ def _plausible(pieces: list[_Piece], shape: tuple[int, int]) -> tuple[list[_Piec
     pen) is kept to be cut as well, into up to MAX_PARTS digits; the others are left out. Either
     way, a reading may miss some of what they hold.
     """
-    min_h = max(MIN_DIGIT_HEIGHT, MIN_DIGIT_FRACTION * min(shape))
+    min_h = _min_digit_height(shape)
     pieces = [p for p in pieces if p.box[3] >= min_h and not _blob(p)]
     wide = [p for p in pieces if p.box[2] > MAX_PIECE_ASPECT * p.box[3]]
     narrow = [p for p in pieces if p.box[2] <= MAX_PIECE_ASPECT * p.box[3] or _run_of_digits(p)]
@@ -1006,10 +1006,15 @@ def _plausible(pieces: list[_Piece], shape: tuple[int, int]) -> tuple[list[_Piec
     return kept, unread
 
 
+def _min_digit_height(shape: tuple[int, int]) -> float:
+    """The least height of a digit in a working-resolution frame of `shape`."""
+    return max(MIN_DIGIT_HEIGHT, MIN_DIGIT_FRACTION * min(shape))
+
+
 def _too_short(pieces: list[_Piece], shape: tuple[int, int]) -> list[_Piece]:
     """Pieces shaped like a digit but under the height _plausible asks of one, and at least
     SMALL_DIGIT_HEIGHT tall: a number written small, to be looked at closer."""
-    min_h = max(MIN_DIGIT_HEIGHT, MIN_DIGIT_FRACTION * min(shape))
+    min_h = _min_digit_height(shape)
     return [p for p in pieces if SMALL_DIGIT_HEIGHT <= p.box[3] < min_h
             and p.box[2] <= MAX_PIECE_ASPECT * p.box[3] and not _blob(p)]
 
