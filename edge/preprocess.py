@@ -286,10 +286,9 @@ def _polarity(half: np.ndarray, median: np.ndarray, keep: np.ndarray | None, tig
     """
     # Ink and paper darken together in a dim photo: so does the least contrast that is ink.
     paper = _percentile(median, 90)  # at low resolution: the paper's level, cheaply
-    level = np.uint8(min(255.0, _percentile(median, 50)))  # the frame's typical background
-    median = cv2.resize(median, (half.shape[1], half.shape[0]), interpolation=cv2.INTER_LINEAR)
-    hist_dark = _histogram(cv2.subtract(median, half), keep)
-    hist_light = _histogram(cv2.subtract(half, median), keep)
+    local = cv2.resize(median, (half.shape[1], half.shape[0]), interpolation=cv2.INTER_LINEAR)
+    hist_dark = _histogram(cv2.subtract(local, half), keep)
+    hist_light = _histogram(cv2.subtract(half, local), keep)
     # Noise and paper texture from the median absolute deviation (both sides together).
     spread = hist_dark + hist_light
     spread[0] /= 2  # zero is counted on both sides
@@ -305,7 +304,8 @@ def _polarity(half: np.ndarray, median: np.ndarray, keep: np.ndarray | None, tig
         # Light ink (chalk on a board, a negative) is lighter than the frame's background, not
         # only than its own neighbourhood. Paper beside a dark desk or shadow is lighter than its
         # local median, which the dark pulls down, but no lighter than most of the frame.
-        light = float(_histogram(cv2.subtract(half, np.maximum(median, level)), keep) @ weight) + 1
+        level = np.uint8(min(255.0, _percentile(median, 50)))  # the frame's typical background
+        light = float(_histogram(cv2.subtract(half, np.maximum(local, level)), keep) @ weight) + 1
     return dark >= light, floor
 
 
