@@ -33,6 +33,8 @@ SPLIT_MARGIN = 0.1  # a split must beat the whole crop's mean log-confidence by 
 BALANCE = 0.01  # the weight of unequal piece widths when ranking cuts
 NARROW, CLOSE = 0.4, 0.05  # two crops this close (in digit heights), one or both narrow, may be one digit in two pieces
 DOUBT_SPLIT, DOUBT_PAIR, DOUBT_UNREAD = 0.85, 0.5, 0.5  # confidence caps for guessed segmentations
+PEER_WIDE, PEER_SLACK = 2.0, 0.05  # a crop this many times as wide as its row's typical digit may be two
+# touching digits though one digit may be as wide: cut, it may read this much less surely (mean log) than whole
 WIDE = 1.35  # a crop left whole though this many times wider than tall may hold touching digits (MNIST: 1.5% are)
 SHORT_ONE, THIN_ONE = 0.6, 0.5  # a 1 under this share of the row's median height, or pen width, is doubtful
 COMMA_LOW = 0.05  # ... and a comma when hanging from below its neighbours' middle to this share of them over their base
@@ -306,17 +308,23 @@ def _join_strokes(crops: list[DigitCrop], probs: list[np.ndarray], classifier: C
 
 
 def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray], classifier: Classifier, again: bool = True,
-                    ) -> tuple[list[DigitCrop], list[np.ndarray], list[bool], list[bool]]:
+                    typical: float | None = None) -> tuple[list[DigitCrop], list[np.ndarray], list[bool], list[bool]]:
     """Segmentation by recognition: a crop wide enough to hold touching digits is cut where the
     classifier is surest of every piece, if it is surer of them than of the whole, or at least as
     sure and they keep their readings under the variants clearly better than the whole does. Also says
     which of the returned crops came from a cut, and which were left whole though a cut reads
     them as several sure digits too (rivalled: the model reads glued digits as one, surely). With
-    `again`, the pieces of a cut are tried once more (`_cut_again`)."""
+    `again`, the pieces of a cut are tried once more (`_cut_again`).
+
+    A crop PEER_WIDE times as wide as the row's `typical` digit (`_typical_width`, by default of
+    `crops`) is tried as two digits too, however narrow for its height: in narrow handwriting two
+    touching digits are no wider than one round digit may be, and the model reads them as one
+    surely (`40` as a 4 at 0.98). The row's other digits tell what one digit's width is."""
     out_crops: list[DigitCrop] = []
     out_probs: list[np.ndarray] = []
     split: list[bool] = []
     rivalled: list[bool] = []
+    typical = _typical_width(crops) if typical is None else typical
     for crop, p in zip(crops, probs):
         w, h = crop.box[2], crop.box[3]
         fits = int(w / (SPLIT_WIDTH * h))  # how many digits the crop is wide enough to hold
@@ -324,13 +332,16 @@ def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray], classifier:
             fits = 2  # narrower, but its rows cross three strokes: two digits drawn over each other?
         if fits >= 2:
             fits = min(MAX_PARTS, fits + 1)  # touching digits overlap: one more may be squeezed in
+        wide_for_row = fits < 2 and 0 < typical and PEER_WIDE * typical <= w
+        if wide_for_row:
+            fits = 2
         best, best_rank, rival = None, -np.inf, 0.0
         parts = range(2, min(MAX_PARTS, max(fits, 2 if w >= RIVAL_WIDTH * h else 0)) + 1)
         # A cut tried only to see whether the crop reads as several digits: the two likeliest do.
         options = [pieces for k in parts
                    for pieces in split_digit(crop, k, valleys=k <= fits)[:None if k <= fits else RIVAL_CUTS]]
         straight = len(options)
-        if w > WIDE * h:
+        if w > WIDE * h or wide_for_row:
             # The same cuts, each down the path through the least ink near its column: touching
             # digits overlap. Not in a crop one digit may fill: a path carves a wide 6 into a 6 and a 7.
             options += [pieces for k in parts if k <= fits
@@ -354,7 +365,8 @@ def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray], classifier:
             # Not clearly surer than the whole, or as wide as one digit may be (a wide 6 whose halves
             # read as 6 and 7): the pieces must be at least as sure and keep their readings under
             # the variants better than the whole does.
-            if _certainty(best[1]) < _certainty([p]) or not _split_steadier(crop, p, best[0], best[1], classifier):
+            least = _certainty([p]) - (PEER_SLACK if wide_for_row else 0.0)
+            if _certainty(best[1]) < least or not _split_steadier(crop, p, best[0], best[1], classifier):
                 best = None
         if best is None and fits < 2:
             best = _glued_one(crop, p, classifier)
@@ -364,7 +376,7 @@ def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray], classifier:
             split.append(False)
             rivalled.append(rival >= RIVAL)
         else:
-            pieces, piece_probs = _cut_again(*best, classifier) if again else best
+            pieces, piece_probs = _cut_again(*best, classifier, typical) if again else best
             out_crops.extend(pieces)
             out_probs.extend(piece_probs)
             split.extend([True] * len(pieces))
@@ -372,17 +384,25 @@ def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray], classifier:
     return out_crops, out_probs, split, rivalled
 
 
-def _cut_again(pieces: list[DigitCrop], probs: list[np.ndarray], classifier: Classifier,
+def _typical_width(crops: list[DigitCrop]) -> float:
+    """The median width of a row's digits, strokes narrower than NARROW × their height (1s) left
+    out; 0 when fewer than three are left: too few to say what one digit's width is."""
+    widths = [c.box[2] for c in crops if c.box[2] >= NARROW * c.box[3]]
+    return float(np.median(widths)) if len(widths) >= 3 else 0.0
+
+
+def _cut_again(pieces: list[DigitCrop], probs: list[np.ndarray], classifier: Classifier, typical: float,
                ) -> tuple[list[DigitCrop], list[np.ndarray]]:
-    """The pieces of a cut, each piece as wide as two digits of its own height tried once more
-    as touching digits. A cut may leave two digits together: the crop's column profile had no
-    minimum between them, or they are smaller than the crop is tall (its pieces must be a quarter
-    of its height wide), and one cut too few often reads as surely (`8728` read `872`)."""
+    """The pieces of a cut, each piece as wide as two digits of its own height, or of the row's
+    `typical` digit, tried once more as touching digits. A cut may leave two digits together:
+    the crop's column profile had no minimum between them, or they are smaller than the crop is
+    tall (its pieces must be a quarter of its height wide), and one cut too few often reads as
+    surely (`8728` read `872`)."""
     out_crops: list[DigitCrop] = []
     out_probs: list[np.ndarray] = []
     for crop, p in zip(pieces, probs):
-        if crop.box[2] >= 2 * SPLIT_WIDTH * crop.box[3]:
-            more, more_probs, _, _ = _split_touching([crop], [p], classifier, again=False)
+        if crop.box[2] >= 2 * SPLIT_WIDTH * crop.box[3] or 0 < typical and PEER_WIDE * typical <= crop.box[2]:
+            more, more_probs, _, _ = _split_touching([crop], [p], classifier, again=False, typical=typical)
         else:
             more, more_probs = [crop], [p]
         out_crops.extend(more)
