@@ -332,7 +332,7 @@ def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray], classifier:
             fits = 2  # narrower, but its rows cross three strokes: two digits drawn over each other?
         if fits >= 2:
             fits = min(MAX_PARTS, fits + 1)  # touching digits overlap: one more may be squeezed in
-        wide_for_row = fits < 2 and 0 < typical and PEER_WIDE * typical <= w
+        wide_for_row = fits < 2 and _wide_for_row(w, typical)
         if wide_for_row:
             fits = 2
         best, best_rank, rival = None, -np.inf, 0.0
@@ -391,6 +391,11 @@ def _typical_width(crops: list[DigitCrop]) -> float:
     return float(np.median(widths)) if len(widths) >= 3 else 0.0
 
 
+def _wide_for_row(width: int, typical: float) -> bool:
+    """Whether a crop is PEER_WIDE times as wide as its row's typical digit (0: no row to tell)."""
+    return 0 < typical and PEER_WIDE * typical <= width
+
+
 def _cut_again(pieces: list[DigitCrop], probs: list[np.ndarray], classifier: Classifier, typical: float,
                ) -> tuple[list[DigitCrop], list[np.ndarray]]:
     """The pieces of a cut, each piece as wide as two digits of its own height, or of the row's
@@ -401,7 +406,7 @@ def _cut_again(pieces: list[DigitCrop], probs: list[np.ndarray], classifier: Cla
     out_crops: list[DigitCrop] = []
     out_probs: list[np.ndarray] = []
     for crop, p in zip(pieces, probs):
-        if crop.box[2] >= 2 * SPLIT_WIDTH * crop.box[3] or 0 < typical and PEER_WIDE * typical <= crop.box[2]:
+        if crop.box[2] >= 2 * SPLIT_WIDTH * crop.box[3] or _wide_for_row(crop.box[2], typical):
             more, more_probs, _, _ = _split_touching([crop], [p], classifier, again=False, typical=typical)
         else:
             more, more_probs = [crop], [p]
