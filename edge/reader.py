@@ -36,6 +36,7 @@ DOUBT_SPLIT, DOUBT_PAIR, DOUBT_UNREAD = 0.85, 0.5, 0.5  # confidence caps for gu
 PEER_WIDE, PEER_SLACK = 2.0, 0.05  # a crop this many times as wide as its row's typical digit may be two
 # touching digits though one digit may be as wide: cut, it may read this much less surely (mean log) than whole
 WIDE = 1.35  # a crop left whole though this many times wider than tall may hold touching digits (MNIST: 1.5% are)
+ALONE_WIDE = 1.6  # a frame's only crop up to this many times wider than tall is cut only into steadier pieces
 SHORT_ONE, THIN_ONE = 0.6, 0.5  # a 1 under this share of the row's median height, or pen width, is doubtful
 COMMA_LOW = 0.05  # ... and a comma when hanging from below its neighbours' middle to this share of them over their base
 SIDE_PEN = 0.3  # a 1 at the end of a number with under this share of its pen is a box's side, touching a line or not
@@ -325,6 +326,9 @@ def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray], classifier:
     split: list[bool] = []
     rivalled: list[bool] = []
     typical = _typical_width(crops) if typical is None else typical
+    # A frame's only crop is most likely one digit (not so the pieces of a cut, tried `again`): a
+    # wide 6 with a long tail reads surer as a 6 and a 5 than whole.
+    one_wide = ALONE_WIDE if again and len(crops) == 1 else WIDE
     for crop, p in zip(crops, probs):
         w, h = crop.box[2], crop.box[3]
         fits = int(w / (SPLIT_WIDTH * h))  # how many digits the crop is wide enough to hold
@@ -361,7 +365,7 @@ def _split_touching(crops: list[DigitCrop], probs: list[np.ndarray], classifier:
             rank = _certainty(piece_probs) - BALANCE * float(np.log(max(widths) / max(1, min(widths))))
             if rank > best_rank:
                 best, best_rank = (pieces, piece_probs), rank
-        if best is not None and (_certainty(best[1]) < _certainty([p]) + SPLIT_MARGIN or w <= WIDE * h):
+        if best is not None and (_certainty(best[1]) < _certainty([p]) + SPLIT_MARGIN or w <= one_wide * h):
             # Not clearly surer than the whole, or as wide as one digit may be (a wide 6 whose halves
             # read as 6 and 7): the pieces must be at least as sure and keep their readings under
             # the variants better than the whole does.
