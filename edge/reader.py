@@ -44,6 +44,7 @@ TALL_ONE, TAIL_CUT = 1.35, 1.1  # a 1 this many times the row's height is read a
 SLASH_REACH = 0.25  # ... or, reaching this share of its neighbours' height past them above and below, is a slash
 TAIL_UNSURE = 0.7  # a crop that tall read under this surely (any digit) is read cut too, before marks go
 NO_DIGIT = 0.45  # a crop whose likeliest digit scores less is no digit (a currency sign, a mark)
+AMID_TALL = 0.8  # ... unless between two crops and this share of the shorter one's height: a digit read badly
 SIGN_TOP, SIGN_SURE = 0.7, 0.2  # a number's first crop scoring under these (likeliest, agreement) is a sign ($, €)
 DOLLAR_SURE = 0.3  # ... and so is a first crop read as a 5 under this surely, reaching above and below ...
 DOLLAR_REACH = 0.03  # ... the digit after it by this share of that digit's height: a $
@@ -463,13 +464,18 @@ def _drop_not_digits(crops: list[DigitCrop], probs: list[np.ndarray], split: lis
     the left-out crop's top probability as confidence: had it been a digit after all, the reading
     would be wrong, so it is never more confident than it was with the crop read as a digit.
     A frame's only crop is kept, with its low confidence: alone in a picture, a digit the model
-    is unsure of is far likelier than a mark."""
+    is unsure of is far likelier than a mark. So is a crop inside a number as tall as the digits
+    beside it (AMID_TALL): a broken or odd digit (`7200` read `700`); a comma, a dash or a dot
+    is much shorter, and a slash is gone already."""
     top = [float(p.max()) for p in probs]
-    keep = [i for i, t in enumerate(top) if t >= NO_DIGIT or len(top) == 1]
+    heights = [c.box[3] for c in crops]
+    amid = {i for i in range(1, len(crops) - 1) if heights[i] >= AMID_TALL * min(heights[i - 1], heights[i + 1])}
+    dropped = {i for i, t in enumerate(top) if t < NO_DIGIT and len(top) > 1 and i not in amid}
+    keep = [i for i in range(len(crops)) if i not in dropped]
     # A crop left whole that reads as confidently as several digits: either reading is a guess.
     doubt = np.array([DOUBT_SPLIT if rivalled[i] else 1.0 for i in keep])
     for i, t in enumerate(top):
-        if t < NO_DIGIT:
+        if i in dropped:
             left = [k for k, j in enumerate(keep) if j < i]
             right = [k for k, j in enumerate(keep) if j > i]
             for k in left[-1:] + right[:1]:  # the nearest kept digit on either side

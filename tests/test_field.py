@@ -1655,12 +1655,27 @@ def test_what_the_model_calls_no_digit_is_left_out_and_doubted():
     kept, probs, split, doubt = _drop_not_digits(crops, [flat, sure, sure, sure], [False] * 4, [False] * 4)
     assert [c.box[0] for c in kept] == [40, 80, 120] and len(probs) == len(split) == 3
     assert doubt.tolist() == [0.1, 1.0, 1.0], "its neighbour is no surer than the left-out crop was"
-    kept, _, _, doubt = _drop_not_digits(crops, [sure, flat, sure, sure], [False] * 4, [False] * 4)
+    mark = DigitCrop(np.zeros((28, 28), np.uint8), (40, 10, 30, 20))  # half as tall as the digits beside it
+    marked = [crops[0], mark, *crops[2:]]
+    kept, _, _, doubt = _drop_not_digits(marked, [sure, flat, sure, sure], [False] * 4, [False] * 4)
     assert len(kept) == 3 and doubt.tolist() == [0.1, 0.1, 1.0]
+    kept, _, _, doubt = _drop_not_digits(crops, [sure, flat, sure, sure], [False] * 4, [False] * 4)
+    assert len(kept) == 4 and (doubt == 1).all(), "as tall as its neighbours, inside a number: a digit read badly"
     kept, _, _, doubt = _drop_not_digits(crops, [sure, np.full(10, NO_DIGIT)] * 2, [False] * 4, [False] * 4)
     assert len(kept) == 4 and (doubt == 1).all()
     _, _, _, doubt = _drop_not_digits(crops, [sure] * 4, [False] * 4, [False, True, False, False])
     assert doubt.tolist() == [1.0, DOUBT_SPLIT, 1.0, 1.0], "a crop that also reads as two digits is a guess"
+
+
+def test_a_digit_inside_a_number_the_model_barely_reads_is_not_left_out_as_a_mark(mnist_test, classifier):
+    """Numbers written small in a big picture (presentation `small-in-small`): the middle digit
+    of `87157` and of `394` scores under NO_DIGIT, and was left out as a mark (`8717`, `34`)
+    before a crop as tall as the digits beside it was kept."""
+    kind = "small-in-small"
+    photos = list(make_presentations(mnist_test.images, mnist_test.labels, kind, 100, 777 + KINDS.index(kind)))
+    wanted = {9: "87157", 99: "394"}
+    assert {i: photos[i].text for i in wanted} == wanted
+    assert {i: read_digits(photos[i].image, classifier).text for i in wanted} == wanted
 
 
 @pytest.mark.parametrize("sign", ["$", "EUR"])
