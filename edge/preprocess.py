@@ -38,6 +38,7 @@ MAX_DIGIT_ASPECT = 1.5  # a digit is at most this many times wider than tall (a 
 BAR_ASPECT = 2.0  # a digit with a bar of its own on top (a 5's, reaching right) may be this much wider than tall ...
 BAR_SLENDERNESS = 2.0  # ... when the bar is at least this many times wider than tall ...
 BAR_THICKNESS = 0.1  # ... and this share of the digit's height thick (a pen's stroke, not a line's remains)
+CLING_FLAT = 1.2  # a fragment touching a digit from beside, and wider than this many heights, is flat (a dash)
 BAR_APART, BAR_TOP = 0.3, 0.15  # such a bar may stand this many heights right of the digit, its top this far down
 BACKGROUND_SIDE = 80  # longest side of the low-resolution background estimate ...
 BACKGROUND_MIN_SIDE = 40  # ... unless that leaves fewer rows than this on the short side
@@ -803,12 +804,25 @@ def _attach_fragments(groups: list[_Group], loops: set[int]) -> None:
             is_bar = bar and frag.y0 <= g.y0 and height >= BAR_THICKNESS * gh
             apart = bar and _bar_apart(frag, g, groups)
             aspect = BAR_ASPECT if is_bar or apart else MAX_DIGIT_ASPECT
-            if ((overlap >= 0.2 * (frag.x1 - frag.x0) or apart) and g.y_gap(frag) <= 0.2 * gh
+            reaches = overlap >= 0.2 * (frag.x1 - frag.x0) or apart or _clings(frag, g, tallest)
+            if (reaches and g.y_gap(frag) <= 0.2 * gh
                     and _digit_shaped(g, frag, aspect) and (best_gap is None or -overlap < best_gap)):
                 best, best_gap = g, -overlap
         if best is not None:
             best.absorb(frag)
             groups.remove(frag)
+
+
+def _clings(frag: _Group, g: _Group, tallest: float) -> bool:
+    """Whether a fragment too short to be a digit itself (under ROW_HEIGHT_SHARE of the row)
+    touching digit g from beside is one of its strokes: the small closed top of a 4 drawn apart
+    from its stem (left out, the stem reads as a sure 1). Not a dash or a line's remains (flat,
+    unless a pen's bar at g's top), nor a comma hanging below g; and g is as tall as a digit."""
+    height, gh = frag.y1 - frag.y0, g.y1 - g.y0
+    flat = frag.x1 - frag.x0 > CLING_FLAT * height
+    return (height < ROW_HEIGHT_SHARE * tallest and gh >= 0.6 * tallest and g.x_overlap(frag) >= 0
+            and not frag.printed and frag.y1 <= g.y1
+            and (not flat or (frag.y0 <= g.y0 + gh / 4 and height >= BAR_THICKNESS * gh)))
 
 
 def _bar_apart(bar: _Group, g: _Group, groups: list[_Group]) -> bool:

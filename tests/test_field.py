@@ -47,7 +47,7 @@ from edge_digits.field_photos import (
     style_varied,
 )
 from edge_digits.paths import default_model
-from edge_digits.photos import make_photos, render_photo
+from edge_digits.photos import iter_photos, make_photos, render_photo
 from edge_digits.presentations import KINDS, make_presentations, rows, small_in_big, square_frame, turned
 
 
@@ -1628,6 +1628,16 @@ def test_a_digit_broken_into_dashes_leaves_the_reading_in_doubt(mnist_test, clas
     broken, stop = read_digits(page("dashes"), classifier), read_digits(page("dot"), classifier)
     assert broken.text == stop.text == "944"
     assert max(d.confidence for d in broken.digits) <= DOUBT_UNREAD < 0.9 <= min(d.confidence for d in stop.digits)
+
+
+def test_a_small_stroke_touching_a_digit_from_beside_is_part_of_it(mnist_test, classifier):
+    """The small closed top of a 4 (MNIST test #740) drawn apart from its stem, their boxes
+    touching: too short to be a digit, it was left out, and the stem read as a sure 1 (`004`
+    read `001`, all three digits at 1.00). Development photo: numbers, seed 5561, #326."""
+    photo = next(itertools.islice(iter_photos(mnist_test.images, mnist_test.labels, 327, seed=5561,
+                                              digits_per_photo=(2, 4)), 326, None))
+    assert photo.text == "004"
+    assert read_digits(photo.image, classifier).text == "004"
 
 
 def test_small_marks_beside_a_number_are_not_digits(mnist_test, classifier):
