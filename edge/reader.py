@@ -46,6 +46,7 @@ TAIL_UNSURE = 0.7  # a crop that tall read under this surely (any digit) is read
 NO_DIGIT = 0.45  # a crop whose likeliest digit scores less is no digit (a currency sign, a mark)
 AMID_TALL = 0.8  # ... unless between two crops and this share of the shorter one's height: a digit read badly
 SIGN_TOP, SIGN_SURE = 0.7, 0.2  # a number's first crop scoring under these (likeliest, agreement) is a sign ($, €)
+SIGN_LEVEL = (0.9, 1.1)  # ... unless this many times as tall as the digit after it: an unsure digit in the number
 DOLLAR_SURE = 0.3  # ... and so is a first crop read as a 5 under this surely, reaching above and below ...
 DOLLAR_REACH = 0.03  # ... the digit after it by this share of that digit's height: a $
 STEADY_PIECE = 0.5  # ... or its pieces keep their readings under the variants better than the whole does, each this
@@ -137,7 +138,8 @@ def read_digits(frame: np.ndarray, classifier: Classifier, source: str = "",
     # A digit touching a page edge, a margin or a shadow that was left out may have lost a stroke to it.
     confidences = np.minimum(confidences, [DOUBT_SPLIT if c.at_edge else 1.0 for c in crops])
     top = float(probs[0].max())
-    if len(crops) > 1 and (top < SIGN_TOP and confidences[0] < SIGN_SURE or _dollar(crops, labels, confidences)):
+    if len(crops) > 1 and (top < SIGN_TOP and confidences[0] < SIGN_SURE and not _level_with_next(crops)
+                           or _dollar(crops, labels, confidences)):
         # A currency sign before the amount: barely a digit, and no variant agrees. Had it been
         # one, the reading would be wrong: the next digit is no surer than the sign was a digit.
         crops, probs, labels, confidences = _leave_out({0}, crops, probs, labels, confidences)
@@ -191,6 +193,14 @@ def _tail_cut(crop: DigitCrop, row: float) -> DigitCrop:
     """The crop cut to TAIL_CUT × the row's height `row` from its top (its ink must be known)."""
     keep = max(1, int(round(crop.ink.shape[0] * TAIL_CUT * row / crop.box[3])))
     return DigitCrop(normalise_digit(crop.ink[:keep]), (*crop.box[:3], max(1, round(TAIL_CUT * row))), crop.ink[:keep])
+
+
+def _level_with_next(crops: list[DigitCrop]) -> bool:
+    """Whether the first crop stands as tall as the digit after it (SIGN_LEVEL): an odd digit
+    that begins the number (`6934` read `934`), not a sign. A $ or a € is drawn taller than the
+    digits (the generated ones 1.2 times, as a rule), a dash or a dot shorter."""
+    low, high = SIGN_LEVEL
+    return low <= crops[0].box[3] / crops[1].box[3] < high
 
 
 def _dollar(crops: list[DigitCrop], labels: list[int], confidences: np.ndarray) -> bool:

@@ -1688,6 +1688,17 @@ def test_a_digit_inside_a_number_the_model_barely_reads_is_not_left_out_as_a_mar
     assert {i: read_digits(photos[i].image, classifier).text for i in wanted} == wanted
 
 
+def test_an_unsure_first_digit_as_tall_as_the_next_is_not_left_out_as_a_sign(mnist_test, classifier):
+    """A number's first crop that the model barely reads, and no variant agrees on, is left out as
+    a currency sign; an odd first digit was too (`815` read `15`). A sign is drawn taller than the
+    digits; a crop as tall as the digit after it is kept. Presentation `small-in-small`."""
+    kind = "small-in-small"
+    photos = list(make_presentations(mnist_test.images, mnist_test.labels, kind, 40, 777 + KINDS.index(kind)))
+    wanted = {7: "815", 38: "57775"}
+    assert {i: photos[i].text for i in wanted} == wanted
+    assert {i: read_digits(photos[i].image, classifier).text for i in wanted} == wanted
+
+
 @pytest.mark.parametrize("sign", ["$", "EUR"])
 def test_a_currency_sign_before_a_number_is_left_out_or_doubted(mnist_test, classifier, sign):
     from edge_digits.field_photos import _mark
