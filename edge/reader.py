@@ -199,8 +199,13 @@ def _level_with_next(crops: list[DigitCrop]) -> bool:
     """Whether the first crop stands as tall as the digit after it (SIGN_LEVEL): an odd digit
     that begins the number (`6934` read `934`), not a sign. A $ or a € is drawn taller than the
     digits (the generated ones 1.2 times, as a rule), a dash or a dot shorter."""
+    return _level(crops[0], crops[1])
+
+
+def _level(crop: DigitCrop, beside: DigitCrop) -> bool:
+    """Whether a crop stands as tall as the digit beside it (SIGN_LEVEL times)."""
     low, high = SIGN_LEVEL
-    return low <= crops[0].box[3] / crops[1].box[3] < high
+    return low <= crop.box[3] / beside.box[3] < high
 
 
 def _dollar(crops: list[DigitCrop], labels: list[int], confidences: np.ndarray) -> bool:
@@ -476,10 +481,13 @@ def _drop_not_digits(crops: list[DigitCrop], probs: list[np.ndarray], split: lis
     A frame's only crop is kept, with its low confidence: alone in a picture, a digit the model
     is unsure of is far likelier than a mark. So is a crop inside a number as tall as the digits
     beside it (AMID_TALL): a broken or odd digit (`7200` read `700`); a comma, a dash or a dot
-    is much shorter, and a slash is gone already."""
+    is much shorter, and a slash is gone already. So is a number's last crop as tall as the digit
+    before it (SIGN_LEVEL, `6131` read `613`)."""
     top = [float(p.max()) for p in probs]
     heights = [c.box[3] for c in crops]
     amid = {i for i in range(1, len(crops) - 1) if heights[i] >= AMID_TALL * min(heights[i - 1], heights[i + 1])}
+    if len(crops) > 1 and _level(crops[-1], crops[-2]):
+        amid.add(len(crops) - 1)  # a number's last crop as tall as the digit before it
     dropped = {i for i, t in enumerate(top) if t < NO_DIGIT and len(top) > 1 and i not in amid}
     keep = [i for i in range(len(crops)) if i not in dropped]
     # A crop left whole that reads as confidently as several digits: either reading is a guess.

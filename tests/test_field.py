@@ -1688,6 +1688,15 @@ def test_a_digit_inside_a_number_the_model_barely_reads_is_not_left_out_as_a_mar
     assert {i: read_digits(photos[i].image, classifier).text for i in wanted} == wanted
 
 
+def test_a_last_digit_as_tall_as_the_one_before_is_not_left_out_as_a_mark(mnist_test, classifier):
+    """A number's last crop that the model barely reads was left out as a mark (`79917` read
+    `7991`); one as tall as the digit before it is kept. Presentation `small-in-small`, #73."""
+    kind = "small-in-small"
+    photo = list(make_presentations(mnist_test.images, mnist_test.labels, kind, 74, 777 + KINDS.index(kind)))[73]
+    assert photo.text == "79917"
+    assert read_digits(photo.image, classifier).text == "79917"
+
+
 def test_an_unsure_first_digit_as_tall_as_the_next_is_not_left_out_as_a_sign(mnist_test, classifier):
     """A number's first crop that the model barely reads, and no variant agrees on, is left out as
     a currency sign; an odd first digit was too (`815` read `15`). A sign is drawn taller than the
