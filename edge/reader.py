@@ -138,7 +138,7 @@ def read_digits(frame: np.ndarray, classifier: Classifier, source: str = "",
     # A digit touching a page edge, a margin or a shadow that was left out may have lost a stroke to it.
     confidences = np.minimum(confidences, [DOUBT_SPLIT if c.at_edge else 1.0 for c in crops])
     top = float(probs[0].max())
-    if len(crops) > 1 and (top < SIGN_TOP and confidences[0] < SIGN_SURE and not _level_with_next(crops)
+    if len(crops) > 1 and (top < SIGN_TOP and confidences[0] < SIGN_SURE and not _level(crops[0], crops[1])
                            or _dollar(crops, labels, confidences)):
         # A currency sign before the amount: barely a digit, and no variant agrees. Had it been
         # one, the reading would be wrong: the next digit is no surer than the sign was a digit.
@@ -195,15 +195,10 @@ def _tail_cut(crop: DigitCrop, row: float) -> DigitCrop:
     return DigitCrop(normalise_digit(crop.ink[:keep]), (*crop.box[:3], max(1, round(TAIL_CUT * row))), crop.ink[:keep])
 
 
-def _level_with_next(crops: list[DigitCrop]) -> bool:
-    """Whether the first crop stands as tall as the digit after it (SIGN_LEVEL): an odd digit
-    that begins the number (`6934` read `934`), not a sign. A $ or a € is drawn taller than the
-    digits (the generated ones 1.2 times, as a rule), a dash or a dot shorter."""
-    return _level(crops[0], crops[1])
-
-
 def _level(crop: DigitCrop, beside: DigitCrop) -> bool:
-    """Whether a crop stands as tall as the digit beside it (SIGN_LEVEL times)."""
+    """Whether a crop at a number's end stands as tall as the digit beside it (SIGN_LEVEL times):
+    an odd digit (`6934` read `934`), not a sign or a mark. A $ or a € is drawn taller than the
+    digits (the generated ones 1.2 times, as a rule), a dash or a dot shorter."""
     low, high = SIGN_LEVEL
     return low <= crop.box[3] / beside.box[3] < high
 
@@ -485,10 +480,11 @@ def _drop_not_digits(crops: list[DigitCrop], probs: list[np.ndarray], split: lis
     before it (SIGN_LEVEL, `6131` read `613`)."""
     top = [float(p.max()) for p in probs]
     heights = [c.box[3] for c in crops]
-    amid = {i for i in range(1, len(crops) - 1) if heights[i] >= AMID_TALL * min(heights[i - 1], heights[i + 1])}
+    in_number = {i for i in range(1, len(crops) - 1)
+                 if heights[i] >= AMID_TALL * min(heights[i - 1], heights[i + 1])}
     if len(crops) > 1 and _level(crops[-1], crops[-2]):
-        amid.add(len(crops) - 1)  # a number's last crop as tall as the digit before it
-    dropped = {i for i, t in enumerate(top) if t < NO_DIGIT and len(top) > 1 and i not in amid}
+        in_number.add(len(crops) - 1)  # a number's last crop as tall as the digit before it
+    dropped = {i for i, t in enumerate(top) if t < NO_DIGIT and len(top) > 1 and i not in in_number}
     keep = [i for i in range(len(crops)) if i not in dropped]
     # A crop left whole that reads as confidently as several digits: either reading is a guess.
     doubt = np.array([DOUBT_SPLIT if rivalled[i] else 1.0 for i in keep])
