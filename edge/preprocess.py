@@ -63,6 +63,7 @@ PAPER_DESK = 0.25  # ... and the desk shows over at least this share of the fram
 PAPER_STRAY = 0.25  # ... ink-like strokes on it than this share of those on the paper.
 PAPER_SHEET = 0.95  # A sheet held up to a camera covers up to this share of the frame, the backdrop beyond
 PAPER_NOTCH = 6  # one side only; but no more than this many stroke pixels may run into its edge (160 px)
+PAPER_STROKE = 5  # px: a pen's stroke is narrower than this in a frame glanced at PAPER_SIDE px long
 MAX_CANDIDATES = 64  # components kept for grouping (largest first); beyond that it is noise
 SPECK_SHARE = 0.03  # a component under this share of the largest one's area is a speck
 SOLID_FILL = 0.75  # share of its box a component fills to count as a solid patch (shadow, margin), not strokes
@@ -1672,7 +1673,9 @@ def _paper(grey: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray] | N
         return None
     # No ink beyond it: a page lit unevenly is cut by Otsu's threshold too, its darker part
     # taken for the desk with the digits on it.
-    strokes = cv2.morphologyEx(small, cv2.MORPH_BLACKHAT, np.ones((5, 5), np.uint8)) >= PAPER_CONTRAST
+    # A small frame is glanced at as it is, up to twice PAPER_SIDE long: its strokes are wider.
+    stroke = max(PAPER_STROKE, round(PAPER_STROKE * max(sh, sw) / PAPER_SIDE) | 1)
+    strokes = cv2.morphologyEx(small, cv2.MORPH_BLACKHAT, np.ones((stroke, stroke), np.uint8)) >= PAPER_CONTRAST
     beyond_ink = int((strokes & (cv2.dilate(filled, np.ones((15, 15), np.uint8)) == 0)).sum())  # past its shadow
     if beyond_ink > PAPER_STRAY * max(1, int((strokes & inside).sum())):
         return None
