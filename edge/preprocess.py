@@ -72,6 +72,7 @@ BORDER_BAND_DEPTH = 0.25  # ... and reaches at most this share into the frame
 SLIVER = 10  # a strip at the border this many times longer than wide is a page edge, not a 1
 LINE_LENGTH = 1.6  # a straight run this many digit heights long is a line (ruled paper, underline, box)
 LINE_SLENDERNESS = 8  # ... if it is at least this many times longer than thick
+SIDE_THICK = 1.5  # a box's side between two lines is at most this many times as thick as they are (a form's pen)
 FRAME_SPAN = 0.95  # a vertical line (grid, margin, border) spans the whole frame, as a tall 1 does not
 SPLIT_MIN_WIDTH = 0.25  # a piece of a split is at least this many digit heights wide, and tall
 BLOB_KERNEL = 3  # strokes on a shadow patch stand out of an opening this many times their width
@@ -455,14 +456,15 @@ def _remove_lines(mask: np.ndarray, known: np.ndarray | None = None,
 
     A box drawn close around a digit is found by its shape (`_box_sides`). Otherwise, a line is
     a thin straight run much longer than the digits are tall (a 7's bar is not); a vertical one
-    must also span most of the frame, unless it meets removed lines at both ends (a box side or
-    a table cell border, which would otherwise read as a 1), or runs down nearly all of a frame
-    with lines in it near a side (a cell cropped with its border). Strokes that crossed a line
-    are bridged again. `known`: lines found at another threshold, lines still (and ends for box
-    sides) though the mask may have lost them. `labelled`: `_label(mask)` when the caller has
-    it. Also returns `_label` of the mask when nothing was removed (the caller's
-    components need not be labelled twice). With `spanning` (a small thumbnail), a piece spanning
-    the frame is the digit filling its own box, not a grid: the digits are that tall.
+    must also span most of the frame, unless it meets removed lines at both ends and is drawn no
+    bolder than they are (a box side or a table cell border, which would otherwise read as a 1),
+    or runs down nearly all of a frame with lines in it near a side (a cell cropped with its
+    border). Strokes that crossed a line are bridged again. `known`: lines found at another
+    threshold, lines still (and ends for box sides) though the mask may have lost them.
+    `labelled`: `_label(mask)` when the caller has it. Also returns `_label` of the mask when
+    nothing was removed (the caller's components need not be labelled twice). With `spanning`
+    (a small thumbnail), a piece spanning the frame is the digit filling its own box, not a
+    grid: the digits are that tall.
     """
     h, w = mask.shape
     none = np.zeros_like(mask)
@@ -510,9 +512,11 @@ def _remove_lines(mask: np.ndarray, known: np.ndarray | None = None,
         # Box sides and cell borders: vertical runs about a digit tall between two lines.
         count, labels, stats, _ = cv2.connectedComponentsWithStats(_runs(mask & ~lines, max(6, digit_h // 2), False), 8)
         near = cv2.dilate(ends, np.ones((5, 5), np.uint8))
+        # Drawn with the form's pen: a bold 1 written in a box, from its top to its bottom, is no side.
+        widest = max(3, int(SIDE_THICK * _thickness(ends)))
         for i in range(1, count):
             x, y, bw, bh, _area = stats[i]
-            if bw <= max(3, bh // 4) and near[y, x: x + bw].any() and near[y + bh - 1, x: x + bw].any():
+            if bw <= min(max(3, bh // 4), widest) and near[y, x: x + bw].any() and near[y + bh - 1, x: x + bw].any():
                 lines[labels == i] = 1
     if not lines.any():
         return mask, lines, labelled
