@@ -511,13 +511,15 @@ def _remove_lines(mask: np.ndarray, known: np.ndarray | None = None,
     if ends.any():
         # Box sides and cell borders: vertical runs about a digit tall between two lines.
         count, labels, stats, _ = cv2.connectedComponentsWithStats(_runs(mask & ~lines, max(6, digit_h // 2), False), 8)
-        near = cv2.dilate(ends, np.ones((5, 5), np.uint8))
-        # Drawn with the form's pen: a bold 1 written in a box, from its top to its bottom, is no side.
-        widest = max(3, int(SIDE_THICK * _thickness(ends)))
-        for i in range(1, count):
-            x, y, bw, bh, _area = stats[i]
-            if bw <= min(max(3, bh // 4), widest) and near[y, x: x + bw].any() and near[y + bh - 1, x: x + bw].any():
-                lines[labels == i] = 1
+        if count > 1:
+            near = cv2.dilate(ends, np.ones((5, 5), np.uint8))
+            # Drawn with the form's pen: a bold 1 written in a box, from its top to its bottom, is no side.
+            widest = max(3, int(SIDE_THICK * _thickness(ends)))
+            for i in range(1, count):
+                x, y, bw, bh, _area = stats[i]
+                meets = near[y, x: x + bw].any() and near[y + bh - 1, x: x + bw].any()  # a line at each end
+                if bw <= min(max(3, bh // 4), widest) and meets:
+                    lines[labels == i] = 1
     if not lines.any():
         return mask, lines, labelled
     band = cv2.dilate(lines, np.ones((3, 3), np.uint8))
