@@ -25,9 +25,13 @@ from edge_digits.errors import BadInput
 BOUNDED = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+# One folder for the whole module, removed when the session ends: hypothesis runs each property
+# a hundred times, and a folder per example left hundreds behind in /tmp on every run.
+_FOLDER = tempfile.TemporaryDirectory(prefix="edge-digits-prop-")
+
+
 def _write(data: bytes, name: str = "digits.csv") -> Path:
-    folder = Path(tempfile.mkdtemp(prefix="edge-digits-prop-"))
-    path = folder / name
+    path = Path(_FOLDER.name) / name
     path.write_bytes(data)
     return path
 
