@@ -64,6 +64,10 @@ PAPER_STRAY = 0.25  # ... ink-like strokes on it than this share of those on the
 PAPER_SHEET = 0.95  # A sheet held up to a camera covers up to this share of the frame, the backdrop beyond
 PAPER_NOTCH = 6  # one side only; but no more than this many stroke pixels may run into its edge (160 px)
 PAPER_STROKE = 5  # px: a pen's stroke is narrower than this in a frame glanced at PAPER_SIDE px long
+PAPER_FILL = 8  # the desk beyond a card is painted as the paper near it is lit, seen this many times smaller,
+PAPER_FILL_WHOLE = 0.99  # from the cells at least this share paper,
+PAPER_FILL_DARK = 60  # and no more than this many grey levels darker than its median (not a thumb over it),
+PAPER_FILL_BLUR = 3.0  # spread by a Gaussian blur of this sigma (cells)
 MAX_CANDIDATES = 64  # components kept for grouping (largest first); beyond that it is noise
 SPECK_SHARE = 0.03  # a component under this share of the largest one's area is a speck
 SOLID_FILL = 0.75  # share of its box a component fills to count as a solid patch (shadow, margin), not strokes
@@ -1721,14 +1725,43 @@ def _may_be_on_paper(grey: np.ndarray) -> bool:
 
 
 def _on_paper(frame: np.ndarray, box: tuple[int, int, int, int], own: np.ndarray) -> np.ndarray:
-    """The frame cut to the paper's box, the desk in its corners painted the paper's colour."""
+    """The frame cut to the paper's box, the desk in its corners painted as the paper near it is lit."""
     x, y, w, h = box
     cut = frame[y: y + h, x: x + w].copy()
     mine = cv2.resize(own, (cut.shape[1], cut.shape[0]), interpolation=cv2.INTER_NEAREST) > 0
-    if mine.any():
-        sample = cut[::4, ::4][mine[::4, ::4]]  # every 16th pixel: the median of all costs milliseconds
-        cut[~mine] = np.median(sample if len(sample) else cut[mine], axis=0).astype(cut.dtype)
+    if mine.any() and not mine.all():
+        light = _paper_light(cut, mine)
+        if cut.dtype.kind in "biu":
+            light = np.rint(light)
+        cut[~mine] = light[~mine].astype(cut.dtype)
     return cut
+
+
+def _paper_light(cut: np.ndarray, mine: np.ndarray) -> np.ndarray:
+    """The paper's colour as the light falls on it, spread from the paper (`mine`) over the whole
+    cut, as float32 of the cut's shape: seen PAPER_FILL times smaller, the paper's pixels blurred
+    and divided by their blurred share (a normalised convolution). Painted one colour (the
+    paper's median), the desk stood out from a page lit darker near its edge than on the whole:
+    the ink map found ink all along the edge, read as 1s, and the paper's Otsu threshold fell
+    to the noise there (a faint 2 beside it was left out as too small)."""
+    h, w = mine.shape
+    size = (max(2, w // PAPER_FILL), max(2, h // PAPER_FILL))
+    colour = cut.astype(np.float32).reshape(h, w, -1)
+    channels = colour.shape[2]
+    small = cv2.resize(colour, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], channels)
+    paper = cv2.resize(mine.astype(np.float32), size, interpolation=cv2.INTER_AREA) > PAPER_FILL_WHOLE
+    if paper.any():  # not what lies on it (a thumb over its edge): the cells lit like the paper
+        grey = small.mean(axis=2)
+        paper &= grey > np.median(grey[paper]) - PAPER_FILL_DARK
+    if not paper.any():  # no cell all paper: the paper's median colour
+        sample = colour[::4, ::4][mine[::4, ::4]]  # every 16th pixel: the median of all costs milliseconds
+        median = np.median(sample if len(sample) else colour[mine], axis=0)
+        return np.broadcast_to(median, colour.shape).reshape(cut.shape)
+    share = cv2.GaussianBlur(paper.astype(np.float32), (0, 0), PAPER_FILL_BLUR)
+    spread = cv2.GaussianBlur(small * paper[..., None], (0, 0), PAPER_FILL_BLUR).reshape(small.shape)
+    light = spread / np.maximum(share, 1e-3)[..., None]
+    light[share < 1e-2] = np.median(small[paper], axis=0)  # too far from the paper to be lit like it
+    return cv2.resize(light, (w, h), interpolation=cv2.INTER_LINEAR).reshape(cut.shape)
 
 
 def _column_profile(ink: np.ndarray) -> np.ndarray:
