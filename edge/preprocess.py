@@ -1729,39 +1729,48 @@ def _on_paper(frame: np.ndarray, box: tuple[int, int, int, int], own: np.ndarray
     x, y, w, h = box
     cut = frame[y: y + h, x: x + w].copy()
     mine = cv2.resize(own, (cut.shape[1], cut.shape[0]), interpolation=cv2.INTER_NEAREST) > 0
-    if mine.any() and not mine.all():
-        light = _paper_light(cut, mine)
-        if cut.dtype.kind in "biu":
-            light = np.rint(light)
-        cut[~mine] = light[~mine].astype(cut.dtype)
+    if not mine.any() or mine.all():
+        return cut
+    light = _paper_light(cut, mine, own)
+    if cut.dtype.kind in "biu":
+        light = np.rint(light)
+    if cut.dtype in _OPENCV_TYPES:  # enlarged and painted in the frame's own type: 8-bit is cheapest
+        light = cv2.resize(light.astype(cut.dtype), (w, h), interpolation=cv2.INTER_LINEAR)
+        return cv2.copyTo(light, (~mine).astype(np.uint8), cut)
+    light = cv2.resize(light, (w, h), interpolation=cv2.INTER_LINEAR).reshape(cut.shape)
+    cut[~mine] = light[~mine].astype(cut.dtype)
     return cut
 
 
-def _paper_light(cut: np.ndarray, mine: np.ndarray) -> np.ndarray:
-    """The paper's colour as the light falls on it, spread from the paper (`mine`) over the whole
-    cut, as float32 of the cut's shape: seen PAPER_FILL times smaller, the paper's pixels blurred
-    and divided by their blurred share (a normalised convolution). Painted one colour (the
-    paper's median), the desk stood out from a page lit darker near its edge than on the whole:
-    the ink map found ink all along the edge, read as 1s, and the paper's Otsu threshold fell
-    to the noise there (a faint 2 beside it was left out as too small)."""
+_OPENCV_TYPES = (np.uint8, np.uint16, np.float32, np.float64)  # frame types cv2.resize takes as they are
+
+
+def _paper_light(cut: np.ndarray, mine: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """The paper's colour as the light falls on it, spread from the paper (`mine` in the cut,
+    `own` at the size it was found at) over the whole cut seen PAPER_FILL times smaller, as
+    float32 (height, width, channels) at that size: the paper's cells blurred and divided by their
+    blurred share (a normalised convolution). Painted one colour (the paper's median), the desk
+    stood out from a page lit darker near its edge than on the whole: the ink map found ink all
+    along the edge, read as 1s, and the paper's Otsu threshold fell to the noise there (a faint
+    2 beside it was left out as too small)."""
     h, w = mine.shape
     size = (max(2, w // PAPER_FILL), max(2, h // PAPER_FILL))
-    colour = cut.astype(np.float32).reshape(h, w, -1)
-    channels = colour.shape[2]
-    small = cv2.resize(colour, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], channels)
-    paper = cv2.resize(mine.astype(np.float32), size, interpolation=cv2.INTER_AREA) > PAPER_FILL_WHOLE
+    small = cv2.resize(cut if cut.dtype in _OPENCV_TYPES else cut.astype(np.float32), size,
+                       interpolation=cv2.INTER_AREA).astype(np.float32).reshape(size[1], size[0], -1)
+    paper = cv2.resize(own.astype(np.float32), size, interpolation=cv2.INTER_AREA) > PAPER_FILL_WHOLE
     if paper.any():  # not what lies on it (a thumb over its edge): the cells lit like the paper
         grey = small.mean(axis=2)
         paper &= grey > np.median(grey[paper]) - PAPER_FILL_DARK
     if not paper.any():  # no cell all paper: the paper's median colour
+        colour = cut.reshape(h, w, -1)
         sample = colour[::4, ::4][mine[::4, ::4]]  # every 16th pixel: the median of all costs milliseconds
-        median = np.median(sample if len(sample) else colour[mine], axis=0)
-        return np.broadcast_to(median, colour.shape).reshape(cut.shape)
+        median = np.median(sample if len(sample) else colour[mine], axis=0).astype(np.float32)
+        return np.broadcast_to(median, small.shape).copy()
     share = cv2.GaussianBlur(paper.astype(np.float32), (0, 0), PAPER_FILL_BLUR)
     spread = cv2.GaussianBlur(small * paper[..., None], (0, 0), PAPER_FILL_BLUR).reshape(small.shape)
     light = spread / np.maximum(share, 1e-3)[..., None]
     light[share < 1e-2] = np.median(small[paper], axis=0)  # too far from the paper to be lit like it
-    return cv2.resize(light, (w, h), interpolation=cv2.INTER_LINEAR).reshape(cut.shape)
+    return light
 
 
 def _column_profile(ink: np.ndarray) -> np.ndarray:
