@@ -168,13 +168,22 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
     if image.dtype == np.bool_:
         return image.astype(np.uint8) * 255
     if np.issubdtype(image.dtype, np.floating):
+        return np.clip(np.nan_to_num(image) * _uint8_scale(image), 0, 255).astype(np.uint8)
+    return np.clip(image.astype(np.float32) * _uint8_scale(image), 0, 255).astype(np.uint8)
+
+
+def _uint8_scale(image: np.ndarray) -> float:
+    """What _to_uint8 multiplies the image's values by: floats up to 1 are 0–1, others 0–255;
+    16-bit (or 10/12-bit data stored in 16 bits) by the bit depth actually used."""
+    if image.dtype == np.uint8:
+        return 1.0
+    if image.dtype == np.bool_:
+        return 255.0
+    if np.issubdtype(image.dtype, np.floating):
         peak = float(np.nanmax(image)) if image.size else 0.0
-        scale = 255.0 if peak <= 1.0 else 1.0
-        return np.clip(np.nan_to_num(image) * scale, 0, 255).astype(np.uint8)
-    # 16-bit (or 10/12-bit data stored in 16 bits): scale by the bit depth actually used.
+        return 255.0 if peak <= 1.0 else 1.0
     peak = int(image.max()) if image.size else 0
-    bits = max(8, int(peak).bit_length())
-    return np.clip(image.astype(np.float32) * (255.0 / (2**bits - 1)), 0, 255).astype(np.uint8)
+    return 255.0 / (2 ** max(8, int(peak).bit_length()) - 1)
 
 
 def _grey(image: np.ndarray) -> np.ndarray:
@@ -1759,7 +1768,7 @@ def _paper_light(cut: np.ndarray, mine: np.ndarray, own: np.ndarray) -> np.ndarr
                        interpolation=cv2.INTER_AREA).astype(np.float32).reshape(size[1], size[0], -1)
     paper = cv2.resize(own.astype(np.float32), size, interpolation=cv2.INTER_AREA) > PAPER_FILL_WHOLE
     if paper.any():  # not what lies on it (a thumb over its edge): the cells lit like the paper
-        grey = small.mean(axis=2)
+        grey = small.mean(axis=2) * _uint8_scale(cut)  # in 8-bit grey levels, as the frame is read
         paper &= grey > np.median(grey[paper]) - PAPER_FILL_DARK
     if not paper.any():  # no cell all paper: the paper's median colour
         colour = cut.reshape(h, w, -1)

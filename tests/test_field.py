@@ -1011,15 +1011,19 @@ def test_the_desk_beyond_a_page_is_painted_as_the_page_near_it_is_lit():
     page[desk] = 60
     own = np.ones((120, 160), np.uint8)
     own[cv2.resize(desk.astype(np.float32), (160, 120), interpolation=cv2.INTER_AREA) > 0] = 0
-    cut = _on_paper(np.rint(page).astype(np.uint8), (0, 0, 640, 480), own)
     mine = cv2.resize(own, (640, 480), interpolation=cv2.INTER_NEAREST) > 0
     at_edge = (mine & ~np.roll(mine, -1, axis=1))[:, :-1]  # the paper's last pixel in each row
     rows, cols = np.nonzero(at_edge)
-    assert np.abs(cut[rows, cols + 1].astype(int) - cut[rows, cols]).max() <= 6  # no step to the paint
+    for levels in (1, 257):  # 8 and 16 bits
+        cut = _on_paper(np.rint(page * levels).astype(np.uint16), (0, 0, 640, 480), own) / levels
+        assert np.abs(cut[rows, cols + 1] - cut[rows, cols]).max() <= 6  # no step to the paint
     for frame in (page.astype(np.uint16) * 200, page > 150, page.astype(np.float64), page[..., None].astype(np.uint8),
                   np.dstack([page] * 4).astype(np.uint8)):
         painted = _on_paper(frame, (0, 0, 640, 480), own)
         assert painted.dtype == frame.dtype and painted.shape == frame.shape
+    # A thumb over the edge is no paper to spread: below it, the paint is the paper's light.
+    page[100:180, 500:600] = 120
+    assert _on_paper(np.rint(page).astype(np.uint8), (0, 0, 640, 480), own)[200, 600] > 180
 
 
 @pytest.mark.parametrize("seed, index, text", [(556, 93, "1514"), (5553, 143, "5")])
