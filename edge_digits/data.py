@@ -13,6 +13,7 @@ import csv
 import gzip
 import io
 import os
+import warnings
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -185,7 +186,7 @@ def iter_csv(path: str | os.PathLike, need_labels: bool = False,
                 text, header=0 if has_header else None, dtype=np.int32, engine="c", index_col=False,
                 names=None if has_header else list(range(ncols)), chunksize=chunk_rows,
             )
-            for frame in reader:
+            for frame in _chunks(reader, pd.errors.ParserWarning):
                 values = frame.to_numpy()
                 if values.ndim != 2 or values.shape[1] != ncols:
                     raise ValueError("column count")
@@ -196,12 +197,26 @@ def iter_csv(path: str | os.PathLike, need_labels: bool = False,
                     raise ValueError("out of range")
                 rows += len(values)
                 yield np.ascontiguousarray(pixels, dtype=np.uint8).reshape(-1, 28, 28), labels
-    except (ValueError, OverflowError, csv.Error, pd.errors.ParserError):  # UnicodeDecodeError is a ValueError
+    except (ValueError, OverflowError, csv.Error, pd.errors.ParserError, pd.errors.ParserWarning):
+        # (UnicodeDecodeError is a ValueError)
         _scan_for_problem(path, has_header, has_label)
         raise BadInput(f"{path}: could not be read as a digits CSV") from None  # the scan found nothing
     if rows == 0:
         _scan_for_problem(path, has_header, has_label)
         raise BadInput(f"{path}: could not be read as a digits CSV") from None
+
+
+def _chunks(reader: Iterator, warning: type[Warning]) -> Iterator:
+    """The reader's chunks, its `warning` raised as an error. pandas only warns, and drops the
+    cell, when a lone row after the header has one cell too many (with index_col=False). The
+    filter holds while a chunk is read, never while the caller has it."""
+    while True:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", warning)
+            chunk = next(reader, None)
+        if chunk is None:
+            return
+        yield chunk
 
 
 def load_csv(path: str | os.PathLike, need_labels: bool = False) -> Digits:
